@@ -1,0 +1,104 @@
+package oauth
+
+import (
+	"slices"
+	"strings"
+)
+
+// Limits [ParseScope] applies to a scope parameter.
+const (
+	MaxScopes   = 64  // distinct scope tokens
+	MaxScopeLen = 128 // bytes per scope token
+)
+
+// ValidScopeToken reports whether s is a scope-token of RFC 6749 §3.3: one
+// or more of %x21 / %x23-5B / %x5D-7E (printable ASCII except space, '"'
+// and '\'), at most [MaxScopeLen] bytes.
+func ValidScopeToken(s string) bool {
+	if s == "" || len(s) > MaxScopeLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseScope parses a space-separated scope parameter (RFC 6749 §3.3) into
+// its tokens, in order, without duplicates. Runs of spaces are tolerated;
+// "" gives nil. A token outside the scope-token syntax, one longer than
+// [MaxScopeLen] or more than [MaxScopes] distinct tokens give
+// invalid_scope.
+func ParseScope(s string) ([]string, *Error) {
+	var out []string
+	for tok := range strings.SplitSeq(s, " ") {
+		if tok == "" {
+			continue
+		}
+		if len(tok) > MaxScopeLen {
+			return nil, Errorf(InvalidScope, "a scope is longer than %d characters", MaxScopeLen)
+		}
+		if !ValidScopeToken(tok) {
+			return nil, Errorf(InvalidScope, "a scope contains characters RFC 6749 does not allow")
+		}
+		if slices.Contains(out, tok) {
+			continue
+		}
+		if len(out) == MaxScopes {
+			return nil, Errorf(InvalidScope, "more than %d scopes requested", MaxScopes)
+		}
+		out = append(out, tok)
+	}
+	return out, nil
+}
+
+// ScopeString renders scopes as the space-separated scope parameter.
+func ScopeString(scopes []string) string { return strings.Join(scopes, " ") }
+
+// Subset reports whether every scope in want is in have. An empty want is
+// a subset of anything.
+func Subset(want, have []string) bool {
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// Intersect returns the scopes of a that are also in b, in a's order and
+// without duplicates. It returns nil when there are none.
+func Intersect(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if slices.Contains(b, s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Narrow applies RFC 6749 §3.3 to a request: no requested scope means every
+// allowed one (a copy of allowed); otherwise every requested scope must be
+// allowed, and the result is requested without duplicates. A requested
+// scope that is not allowed gives invalid_scope naming it. An empty allowed
+// list allows nothing: a caller whose policy is "anything" must pass the
+// full list.
+func Narrow(requested, allowed []string) ([]string, *Error) {
+	if len(requested) == 0 {
+		return slices.Clone(allowed), nil
+	}
+	out := make([]string, 0, len(requested))
+	for _, s := range requested {
+		if !slices.Contains(allowed, s) {
+			return nil, Errorf(InvalidScope, "scope not allowed: %s", s)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
