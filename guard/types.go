@@ -66,7 +66,8 @@ type KeySet interface {
 
 // APIKeyVerifier checks an API key and returns its principal. A key that is
 // unknown, wrong, revoked, expired or whose owner is disabled gives an error
-// (any error: the guard answers "Invalid or inactive API Key").
+// (any error: the guard answers "Invalid or inactive API Key"). The guard
+// may log the error's text, so it must never contain the key itself.
 type APIKeyVerifier interface {
 	VerifyAPIKey(ctx context.Context, key string) (*Principal, error)
 }

@@ -1,0 +1,34 @@
+// Package guard is gatehouse's resource-server middleware: it authenticates
+// an HTTP request by API key or bearer JWT access token, checks the scopes a
+// handler needs, and stores the caller (the [Principal]) in the request
+// context, where [PrincipalFrom] reads it.
+//
+//	g, err := guard.New(guard.Config{Issuer: iss, Audience: aud, Keys: keys, APIKeys: verifier})
+//	mux.Handle("GET /reports", g.Require("reports:read")(reportsHandler))
+//
+// Credentials are read from the X-API-Key header or from
+// "Authorization: Bearer" (RFC 6750 §2.1). A bearer value that starts with
+// [Config.APIKeyPrefix] is an API key; anything else is a JWT access token
+// (RFC 9068). Credentials in the query string are refused outright (RFC 6750
+// §2.3 is not supported), and so are requests that carry two credentials.
+//
+// Access tokens are checked strictly, following RFC 8725: the algorithm is
+// pinned per key by the [KeySet] (never "none", never a public key used as an
+// HMAC secret), the "typ" header must be "at+jwt", "iss" must match and "aud"
+// must contain the configured audience, "exp", "nbf" and "iat" are checked
+// with a small leeway, and the "jku", "x5u" and "jwk" headers are ignored:
+// keys come only from the [KeySet], never from the token.
+//
+// Failures are reported as [*Error] values carrying the RFC 6750 §3.1 error
+// code, and [WriteError] turns them into a 400, 401 or 403 response with a
+// WWW-Authenticate challenge and a JSON body. The cause is available through
+// [errors.As] as one of the typed errors in this package, for example
+// [*TokenExpiredError].
+//
+// The guard is a leaf package so that any Go service can import it: it
+// depends only on the standard library and go-jose, and imports no gatehouse
+// internal package, no database driver and no metrics library (a test
+// enforces this). The gatehouse server supplies in-process implementations
+// of [KeySet], [APIKeyVerifier] and [RevocationChecker]; other services plug
+// in remote ones.
+package guard
