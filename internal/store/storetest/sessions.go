@@ -1,0 +1,50 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Run("CRUD", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		alice := mustCreateUser(t, s, "alice")
+		bob := mustCreateUser(t, s, "bob")
+		mk := func(u store.User, label string) store.Session {
+			sess := store.Session{Hash: hashOf("session-" + label), UserID: u.ID, AuthTime: at(0), CreatedAt: at(time.Second), ExpiresAt: at(time.Hour)}
+			mustOK(t, "CreateSession", s.CreateSession(ctx, sess))
+			return sess
+		}
+		a1, a2, b1 := mk(alice, "a1"), mk(alice, "a2"), mk(bob, "b1")
+
+		got, err := s.GetSession(ctx, a1.Hash)
+		mustOK(t, "GetSession", err)
+		diff(t, "GetSession", normalized(a1), got)
+		checkUTC(t, "GetSession", got)
+
+		wantErr(t, "CreateSession(same hash)", s.CreateSession(ctx, a1), store.ErrConflict)
+		wantErr(t, "CreateSession(unknown user)",
+			s.CreateSession(ctx, store.Session{Hash: hashOf("x"), UserID: store.NewID(), AuthTime: at(0), CreatedAt: at(0), ExpiresAt: at(0)}),
+			store.ErrNotFound)
+		_, err = s.GetSession(ctx, hashOf("unknown"))
+		wantErr(t, "GetSession(unknown)", err, store.ErrNotFound)
+
+		mustOK(t, "DeleteSession", s.DeleteSession(ctx, a1.Hash))
+		_, err = s.GetSession(ctx, a1.Hash)
+		wantErr(t, "GetSession(deleted)", err, store.ErrNotFound)
+		wantErr(t, "DeleteSession(again)", s.DeleteSession(ctx, a1.Hash), store.ErrNotFound)
+
+		mk(alice, "a3")
+		mustOK(t, "DeleteUserSessions", s.DeleteUserSessions(ctx, alice.ID))
+		for _, h := range [][]byte{a2.Hash, hashOf("session-a3")} {
+			_, err = s.GetSession(ctx, h)
+			wantErr(t, "GetSession(after DeleteUserSessions)", err, store.ErrNotFound)
+		}
+		_, err = s.GetSession(ctx, b1.Hash)
+		mustOK(t, "GetSession(other user)", err)
+		mustOK(t, "DeleteUserSessions(none left)", s.DeleteUserSessions(ctx, alice.ID))
+	})
+}
