@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/bench/load"
+)
+
+// Names of the targets, as they appear in the tables.
+const (
+	nameHealthz    = "healthz"
+	nameMeBearer   = "me-bearer"
+	nameMeAPIKey   = "me-apikey"
+	nameTokenCC    = "token-cc"
+	nameIntrospect = "introspect"
+	nameMeAlone    = "me-alone"
+	nameMeFlooded  = "me-flooded"
+	nameFlood      = "login-flood"
+)
+
+const formType = "application/x-www-form-urlencoded"
+
+func healthzTarget(base string) load.Target {
+	return load.Target{Name: nameHealthz, Method: http.MethodGet, URL: base + "/healthz", Expect: http.StatusOK}
+}
+
+// meTarget is GET /users/me with the credential in header.
+func meTarget(name, base string, header http.Header) load.Target {
+	return load.Target{Name: name, Method: http.MethodGet, URL: base + "/users/me", Header: header, Expect: http.StatusOK}
+}
+
+func bearerHeader(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+func apiKeyHeader(key string) http.Header {
+	return http.Header{"X-Api-Key": {key}}
+}
+
+// formTarget is a POST of a fixed form with extra headers.
+func formTarget(name, url string, form url.Values, header http.Header, expect int) load.Target {
+	h := header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Type", formType)
+	body := form.Encode()
+	return load.Target{
+		Name:   name,
+		Method: http.MethodPost,
+		URL:    url,
+		Header: h,
+		Body:   func() io.Reader { return strings.NewReader(body) },
+		Expect: expect,
+	}
+}
+
+func clientCredentialsTarget(base string, c clientCreds) load.Target {
+	return formTarget(nameTokenCC, base+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basicAuth(c), http.StatusOK)
+}
+
+func introspectTarget(base string, c clientCreds, token string) load.Target {
+	return formTarget(nameIntrospect, base+"/oauth2/introspect", url.Values{"token": {token}}, basicAuth(c), http.StatusOK)
+}
+
+// loginFloodTarget posts password-grant requests for random users with
+// random passwords: every one should fail with invalid_grant (400,
+// RFC 6749 §5.2) unless a throttle answers first.
+func loginFloodTarget(base string) load.Target {
+	h := http.Header{"Content-Type": {formType}}
+	return load.Target{
+		Name:   nameFlood,
+		Method: http.MethodPost,
+		URL:    base + "/oauth2/token",
+		Header: h,
+		Body: func() io.Reader {
+			form := url.Values{
+				"grant_type": {"password"},
+				"username":   {"flood-" + strconv.FormatUint(rand.Uint64(), 36)},
+				"password":   {"wrong-" + strconv.FormatUint(rand.Uint64(), 36)},
+			}
+			return strings.NewReader(form.Encode())
+		},
+		Expect: http.StatusBadRequest,
+	}
+}
+
+// section is the outcome of one scenario.
+type section struct {
+	Scenario string
+	Title    string
+	// Skipped says why nothing was measured; empty when something was.
+	Skipped string
+	// Notes explain targets left out and other caveats.
+	Notes    []string
+	Baseline string
+	Results  []load.Result
+	Flood    *floodReport
+}
+
+func (s *section) notef(format string, args ...any) {
+	s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
+}
+
+// runner runs scenarios against one server.
+type runner struct {
+	cfg      config
+	base     string
+	fx       *fixture
+	client   *http.Client // for the measured targets
+	progress io.Writer
+}
+
+func (r *runner) opts() load.Options {
+	return load.Options{Concurrency: r.cfg.concurrency, Duration: r.cfg.duration}
+}
+
+// scenario runs the named scenario. A skipped scenario is not an error;
+// the error is for an interrupted run.
+func (r *runner) scenario(ctx context.Context, name string) (section, error) {
+	var sec section
+	switch name {
+	case "auth":
+		sec = r.auth(ctx)
+	case "token":
+		sec = r.token(ctx)
+	case "flood":
+		sec = r.flood(ctx)
+	default:
+		return section{}, fmt.Errorf("unknown scenario %q", name)
+	}
+	sec.Skipped = oneLine(sec.Skipped)
+	for i, n := range sec.Notes {
+		sec.Notes[i] = oneLine(n)
+	}
+	return sec, ctx.Err()
+}
+
+// oneLine folds a message (which may hold a command's multi-line stderr)
+// onto one line of reasonable length for tables and notes.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 400 {
+		s = string(r[:400]) + " …"
+	}
+	return s
+}
+
+// auth compares GET /users/me by bearer JWT and by API key with /healthz.
+func (r *runner) auth(ctx context.Context) section {
+	sec := section{
+		Scenario: "auth",
+		Title:    "GET /users/me by bearer JWT and by X-API-Key, compared with GET /healthz",
+		Baseline: nameHealthz,
+	}
+	targets := []load.Target{healthzTarget(r.base)}
+	if tok, err := r.fx.userToken(ctx); err != nil {
+		sec.notef("%s left out: %v", nameMeBearer, err)
+	} else {
+		targets = append(targets, meTarget(nameMeBearer, r.base, bearerHeader(tok)))
+	}
+	if key, err := r.fx.userAPIKey(ctx); err != nil {
+		sec.notef("%s left out: %v", nameMeAPIKey, err)
+	} else {
+		targets = append(targets, meTarget(nameMeAPIKey, r.base, apiKeyHeader(key)))
+	}
+	r.interleave(ctx, &sec, targets)
+	return sec
+}
+
+// token compares the client-credentials grant and introspection with
+// /healthz.
+func (r *runner) token(ctx context.Context) section {
+	sec := section{
+		Scenario: "token",
+		Title:    "POST /oauth2/token (client_credentials) and POST /oauth2/introspect, compared with GET /healthz",
+		Baseline: nameHealthz,
+	}
+	c, err := r.fx.clientCredentials(ctx)
+	if err != nil {
+		sec.Skipped = fmt.Sprintf("cannot create a client: %v", err)
+		return sec
+	}
+	targets := []load.Target{healthzTarget(r.base), clientCredentialsTarget(r.base, c)}
+	if tok, err := r.fx.clientToken(ctx); err != nil {
+		sec.notef("%s left out: %v", nameIntrospect, err)
+	} else {
+		targets = append(targets, introspectTarget(r.base, c, tok))
+	}
+	r.interleave(ctx, &sec, targets)
+	return sec
+}
+
+// interleave checks the targets, warms them up, and measures them in
+// rounds; targets[0] is the baseline and must work.
+func (r *runner) interleave(ctx context.Context, sec *section, targets []load.Target) {
+	targets = r.usable(ctx, sec, targets)
+	if sec.Skipped != "" {
+		return
+	}
+	if len(targets) < 2 {
+		sec.Skipped = "nothing to compare with " + sec.Baseline + ": " + strings.Join(sec.Notes, "; ")
+		sec.Notes = nil
+		return
+	}
+	r.warmUp(ctx, targets...)
+	fmt.Fprintf(r.progress, "%s: measuring %d targets, %v each over %d rounds …\n", sec.Scenario, len(targets), r.cfg.duration, r.cfg.rounds)
+	rs, err := load.Interleave(ctx, r.client, targets, r.opts(), r.cfg.rounds)
+	if err != nil {
+		sec.notef("interrupted: %v", err)
+	}
+	sec.Results = rs
+}
+
+// usable sends each target once and keeps those that answer as expected;
+// a feature the server does not have yet would otherwise be measured as a
+// fast stream of 404s. If the first target fails the section is skipped.
+func (r *runner) usable(ctx context.Context, sec *section, targets []load.Target) []load.Target {
+	var ok []load.Target
+	for i, t := range targets {
+		if err := r.preflight(ctx, t); err != nil {
+			if i == 0 {
+				sec.Skipped = fmt.Sprintf("baseline %s does not work: %v", t.Name, err)
+				return nil
+			}
+			sec.notef("%s left out: %v", t.Name, err)
+			continue
+		}
+		ok = append(ok, t)
+	}
+	return ok
+}
+
+// preflight sends t once and checks its status.
+func (r *runner) preflight(ctx context.Context, t load.Target) error {
+	var body io.Reader
+	if t.Body != nil {
+		body = t.Body()
+	}
+	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, body)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header = t.Header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", t.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if t.Expect != 0 && resp.StatusCode != t.Expect {
+		return fmt.Errorf("%s %s: status %d, want %d: %s", t.Method, req.URL.Path, resp.StatusCode, t.Expect, snippet(b))
+	}
+	return nil
+}
+
+// warmUp runs each target briefly so that connections are open and caches
+// are warm before measuring; its results are dropped.
+func (r *runner) warmUp(ctx context.Context, targets ...load.Target) {
+	o := load.Options{
+		Concurrency: r.cfg.concurrency,
+		Duration:    min(time.Second, r.cfg.duration/time.Duration(r.cfg.rounds)),
+		MaxRequests: 4 * r.cfg.concurrency,
+	}
+	for _, t := range targets {
+		load.Run(ctx, r.client, t, o)
+	}
+}
+
+// floodReport is what the flood scenario adds to its table.
+type floodReport struct {
+	Workers      int            `json:"workers"`
+	P99AloneMs   float64        `json:"p99_alone_ms"`
+	P99FloodedMs float64        `json:"p99_flooded_ms"`
+	P99Ratio     float64        `json:"p99_ratio"`
+	Requests     int            `json:"flood_requests"`
+	Status429    int            `json:"flood_429"`
+	Status503    int            `json:"flood_503"`
+	Timeouts     int            `json:"flood_timeouts"`
+	Errors       int            `json:"flood_errors"`
+	Statuses     map[string]int `json:"flood_statuses,omitempty"`
+}
+
+// summarizeFlood compares the p99 latency of the protected endpoint alone
+// and under the flood, and counts how the flood was answered.
+func summarizeFlood(alone, flooded, flood load.Result, workers int) floodReport {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	rep := floodReport{
+		Workers:      workers,
+		P99AloneMs:   ms(alone.P99),
+		P99FloodedMs: ms(flooded.P99),
+		Requests:     flood.Requests,
+		Status429:    flood.Statuses[http.StatusTooManyRequests],
+		Status503:    flood.Statuses[http.StatusServiceUnavailable],
+		Timeouts:     flood.Timeouts,
+		Errors:       flood.Errors,
+	}
+	if alone.P99 > 0 {
+		rep.P99Ratio = float64(int(float64(flooded.P99)/float64(alone.P99)*1000+0.5)) / 1000
+	}
+	if len(flood.Statuses) > 0 {
+		rep.Statuses = make(map[string]int, len(flood.Statuses))
+		for code, n := range flood.Statuses {
+			rep.Statuses[strconv.Itoa(code)] = n
+		}
+	}
+	return rep
+}
+
+// flood measures GET /users/me alone and under a flood of failing logins,
+// alternating in rounds like Interleave does.
+func (r *runner) flood(ctx context.Context) section {
+	sec := section{
+		Scenario: "flood",
+		Title:    fmt.Sprintf("GET /users/me (bearer) alone and while %d workers flood POST /oauth2/token with wrong passwords", r.cfg.floodWorkers),
+		Baseline: nameMeAlone,
+	}
+	tok, err := r.fx.userToken(ctx)
+	if err != nil {
+		sec.Skipped = fmt.Sprintf("no bearer token: %v", err)
+		return sec
+	}
+	me := meTarget(nameMeAlone, r.base, bearerHeader(tok))
+	if r.usable(ctx, &sec, []load.Target{me}); sec.Skipped != "" {
+		return sec
+	}
+	r.warmUp(ctx, me)
+	fmt.Fprintf(r.progress, "flood: measuring /users/me alone and under a flood of %d workers, %v each over %d rounds …\n",
+		r.cfg.floodWorkers, r.cfg.duration, r.cfg.rounds)
+	slice := r.opts()
+	slice.Duration = max(r.cfg.duration/time.Duration(r.cfg.rounds), time.Millisecond)
+	var alone, flooded, flood []load.Result
+	for range r.cfg.rounds {
+		if ctx.Err() != nil {
+			break
+		}
+		a, _ := load.Run(ctx, r.client, me, slice) // the target was checked
+		alone = append(alone, a)
+		f, fl := r.underFlood(ctx, me, slice)
+		flooded = append(flooded, f)
+		flood = append(flood, fl)
+	}
+	if err := ctx.Err(); err != nil {
+		sec.notef("interrupted: %v", err)
+	}
+	sec.Results = []load.Result{
+		load.Merge(nameMeAlone, alone...),
+		load.Merge(nameMeFlooded, flooded...),
+		load.Merge(nameFlood, flood...),
+	}
+	rep := summarizeFlood(sec.Results[0], sec.Results[1], sec.Results[2], r.cfg.floodWorkers)
+	sec.Flood = &rep
+	return sec
+}
+
+// underFlood measures t while the login flood runs, and returns both.
+func (r *runner) underFlood(ctx context.Context, t load.Target, o load.Options) (measured, flood load.Result) {
+	// Its own client, so that the flood's connections do not compete with
+	// the measured ones for idle slots.
+	floodClient := load.NewClient(r.cfg.floodWorkers, r.cfg.timeout)
+	defer floodClient.CloseIdleConnections()
+	floodCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ramp := min(500*time.Millisecond, o.Duration/5)
+	done := make(chan load.Result, 1)
+	go func() {
+		fo := load.Options{Concurrency: r.cfg.floodWorkers, Duration: ramp + o.Duration + r.cfg.timeout}
+		res, _ := load.Run(floodCtx, floodClient, loginFloodTarget(r.base), fo) // same host as t
+		done <- res
+	}()
+	// Let the flood reach a steady state before measuring.
+	rampTimer := time.NewTimer(ramp)
+	select {
+	case <-rampTimer.C:
+	case <-ctx.Done():
+		rampTimer.Stop()
+	}
+	t.Name = nameMeFlooded
+	measured, _ = load.Run(ctx, r.client, t, o)
+	stop()
+	return measured, <-done
+}
