@@ -44,7 +44,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 
 // GetAPIKey returns the key or [store.ErrNotFound].
 func (db *DB) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
-	k, err := scanAPIKey(db.sql.QueryRowContext(ctx, db.d.q(`SELECT `+apiKeyCols+` FROM api_keys WHERE id = ?`), id))
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, db.d.q(`SELECT `+apiKeyCols+` FROM api_keys WHERE id = ?`), id))
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("get api key: %w", notFound(err))
 	}
@@ -59,10 +59,10 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID, after string, limitN int)
 		err error
 	)
 	if userID == "" {
-		ks, err = queryAll(ctx, db, db.sql, `SELECT `+apiKeyCols+` FROM api_keys WHERE id > ? ORDER BY id LIMIT ?`,
+		ks, err = queryAll(ctx, db, db.read, `SELECT `+apiKeyCols+` FROM api_keys WHERE id > ? ORDER BY id LIMIT ?`,
 			scanAPIKey, after, limit(limitN))
 	} else {
-		ks, err = queryAll(ctx, db, db.sql, `SELECT `+apiKeyCols+` FROM api_keys WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		ks, err = queryAll(ctx, db, db.read, `SELECT `+apiKeyCols+` FROM api_keys WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?`,
 			scanAPIKey, userID, after, limit(limitN))
 	}
 	if err != nil {

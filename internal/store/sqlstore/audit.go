@@ -93,7 +93,7 @@ func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 	// At most 2^5 distinct query strings, so the dialect's rebind cache
 	// stays small.
 	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`
-	es, err := queryAll(ctx, db, db.sql, query, scanAudit, args...)
+	es, err := queryAll(ctx, db, db.read, query, scanAudit, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}

@@ -76,7 +76,7 @@ func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient returns the client or [store.ErrNotFound].
 func (db *DB) GetClient(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(db.sql.QueryRowContext(ctx, db.d.q(`SELECT `+clientCols+` FROM clients WHERE id = ?`), id))
+	c, err := scanClient(db.read.QueryRowContext(ctx, db.d.q(`SELECT `+clientCols+` FROM clients WHERE id = ?`), id))
 	if err != nil {
 		return store.Client{}, fmt.Errorf("get client: %w", notFound(err))
 	}
@@ -86,7 +86,7 @@ func (db *DB) GetClient(ctx context.Context, id string) (store.Client, error) {
 // ListClients returns clients ordered by ID (byte order) after the cursor,
 // at most limit of them (0 = all).
 func (db *DB) ListClients(ctx context.Context, after string, limitN int) ([]store.Client, error) {
-	cs, err := queryAll(ctx, db, db.sql, `SELECT `+clientCols+` FROM clients WHERE id > ? ORDER BY id LIMIT ?`,
+	cs, err := queryAll(ctx, db, db.read, `SELECT `+clientCols+` FROM clients WHERE id > ? ORDER BY id LIMIT ?`,
 		scanClient, after, limit(limitN))
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)

@@ -38,7 +38,7 @@ func (db *DB) PutConsent(ctx context.Context, c store.Consent) error {
 
 // GetConsent returns the consent or [store.ErrNotFound].
 func (db *DB) GetConsent(ctx context.Context, userID, clientID string) (store.Consent, error) {
-	c, err := scanConsent(db.sql.QueryRowContext(ctx,
+	c, err := scanConsent(db.read.QueryRowContext(ctx,
 		db.d.q(`SELECT `+consentCols+` FROM consents WHERE user_id = ? AND client_id = ?`), userID, clientID))
 	if err != nil {
 		return store.Consent{}, fmt.Errorf("get consent: %w", notFound(err))

@@ -26,9 +26,14 @@
 //
 // Concurrency:
 //   - Plain reads run outside transactions. Every write runs in a
-//     transaction; on SQLite it begins IMMEDIATE (the write lock is taken at
-//     BEGIN, so writers queue behind busy_timeout instead of failing), on
-//     PostgreSQL it runs at READ COMMITTED.
+//     transaction, retried on serialization failures, deadlocks and
+//     SQLITE_BUSY. On SQLite it begins IMMEDIATE (the write lock is taken
+//     at BEGIN) on the one connection of the write pool, so the writers of
+//     a process queue in Go and those of other processes behind
+//     busy_timeout; on PostgreSQL it runs at READ COMMITTED.
+//   - An updater's fn runs inside the transaction: it must not call the
+//     store's write methods (on SQLite they would wait for the connection
+//     fn's own transaction holds), and should be quick.
 //   - Updaters (UpdateUser, UpdateClient, …) read the row with SELECT … FOR
 //     UPDATE (PostgreSQL) inside the write transaction, call fn, and write
 //     the result, so concurrent updaters never lose each other's changes.

@@ -94,7 +94,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := db.sql.Conn(ctx)
+	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -149,9 +149,9 @@ func (db *DB) Pending(ctx context.Context) (int, error) {
 	}
 	var exists bool
 	if db.d.name == DialectPostgres {
-		err = db.sql.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
+		err = db.read.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
 	} else {
-		err = db.sql.QueryRowContext(ctx,
+		err = db.read.QueryRowContext(ctx,
 			`SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
 	}
 	if err != nil {
@@ -161,7 +161,7 @@ func (db *DB) Pending(ctx context.Context) (int, error) {
 		return len(ms), nil
 	}
 	applied := map[int]bool{}
-	rows, err := db.sql.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := db.read.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return 0, fmt.Errorf("pending migrations: %w", err)
 	}

@@ -46,7 +46,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, t store.RefreshToken) erro
 
 // GetRefreshToken returns the token or [store.ErrNotFound].
 func (db *DB) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, error) {
-	t, err := scanRefresh(db.sql.QueryRowContext(ctx, db.d.q(`SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`), hash))
+	t, err := scanRefresh(db.read.QueryRowContext(ctx, db.d.q(`SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`), hash))
 	if err != nil {
 		return store.RefreshToken{}, fmt.Errorf("get refresh token: %w", notFound(err))
 	}

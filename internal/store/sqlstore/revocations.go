@@ -63,7 +63,7 @@ func (db *DB) AddRevocation(ctx context.Context, r store.Revocation) (store.Revo
 // ListRevocations returns entries with Seq > afterSeq whose ExpiresAt is
 // after now, in Seq order, at most limit (0 = all).
 func (db *DB) ListRevocations(ctx context.Context, afterSeq int64, now time.Time, limitN int) ([]store.Revocation, error) {
-	rs, err := queryAll(ctx, db, db.sql,
+	rs, err := queryAll(ctx, db, db.read,
 		`SELECT `+revocationCols+` FROM revocations WHERE seq > ? AND expires_at > ? ORDER BY seq LIMIT ?`,
 		scanRevocation, afterSeq, db.d.tm(now), limit(limitN))
 	if err != nil {

@@ -37,7 +37,7 @@ func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 // GetSession returns the session or [store.ErrNotFound]. Expiry is the
 // caller's to check.
 func (db *DB) GetSession(ctx context.Context, hash []byte) (store.Session, error) {
-	s, err := scanSession(db.sql.QueryRowContext(ctx, db.d.q(`SELECT `+sessionCols+` FROM sessions WHERE hash = ?`), hash))
+	s, err := scanSession(db.read.QueryRowContext(ctx, db.d.q(`SELECT `+sessionCols+` FROM sessions WHERE hash = ?`), hash))
 	if err != nil {
 		return store.Session{}, fmt.Errorf("get session: %w", notFound(err))
 	}

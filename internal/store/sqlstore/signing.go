@@ -46,7 +46,7 @@ func nonNil(b []byte) []byte {
 // ListSigningKeys returns every key, newest (CreatedAt) first, ties broken
 // by ID descending.
 func (db *DB) ListSigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	ks, err := queryAll(ctx, db, db.sql, `SELECT `+signingKeyCols+` FROM signing_keys ORDER BY created_at DESC, id DESC`, scanSigningKey)
+	ks, err := queryAll(ctx, db, db.read, `SELECT `+signingKeyCols+` FROM signing_keys ORDER BY created_at DESC, id DESC`, scanSigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", err)
 	}

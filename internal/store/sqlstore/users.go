@@ -41,7 +41,7 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 
 // GetUser returns the user with the given ID or [store.ErrNotFound].
 func (db *DB) GetUser(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(db.sql.QueryRowContext(ctx, db.d.q(`SELECT `+userCols+` FROM users WHERE id = ?`), id))
+	u, err := scanUser(db.read.QueryRowContext(ctx, db.d.q(`SELECT `+userCols+` FROM users WHERE id = ?`), id))
 	if err != nil {
 		return store.User{}, fmt.Errorf("get user: %w", notFound(err))
 	}
@@ -51,7 +51,7 @@ func (db *DB) GetUser(ctx context.Context, id string) (store.User, error) {
 // GetUserByUsername returns the user with the given (already normalised)
 // username or [store.ErrNotFound].
 func (db *DB) GetUserByUsername(ctx context.Context, username string) (store.User, error) {
-	u, err := scanUser(db.sql.QueryRowContext(ctx, db.d.q(`SELECT `+userCols+` FROM users WHERE username = ?`), username))
+	u, err := scanUser(db.read.QueryRowContext(ctx, db.d.q(`SELECT `+userCols+` FROM users WHERE username = ?`), username))
 	if err != nil {
 		return store.User{}, fmt.Errorf("get user by username: %w", notFound(err))
 	}
@@ -61,7 +61,7 @@ func (db *DB) GetUserByUsername(ctx context.Context, username string) (store.Use
 // ListUsers returns users ordered by username (byte order) whose username
 // is greater than after, at most limit of them (0 = all).
 func (db *DB) ListUsers(ctx context.Context, after string, limitN int) ([]store.User, error) {
-	us, err := queryAll(ctx, db, db.sql, `SELECT `+userCols+` FROM users WHERE username > ? ORDER BY username LIMIT ?`,
+	us, err := queryAll(ctx, db, db.read, `SELECT `+userCols+` FROM users WHERE username > ? ORDER BY username LIMIT ?`,
 		scanUser, after, limit(limitN))
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
