@@ -30,8 +30,8 @@
 //
 // Access tokens are signed with [Config.Algorithm] (ES256 by default). ID
 // tokens are signed with [Config.IDTokenAlgorithm], RS256 by default because
-// OpenID Connect Core §15.1 makes RS256 the one algorithm every relying
-// party must accept. When the two differ, the package keeps a key of each
+// OpenID Connect Core §15.1 requires every OpenID Provider to support RS256
+// ID tokens, so it is the one algorithm every relying party can expect. When the two differ, the package keeps a key of each
 // algorithm, created and rotated together, and publishes both in the JWKS.
 // In HS256 mode access tokens are signed with the shared secret
 // ([Config.HMACSecret], never stored or published) while ID tokens still use
@@ -42,10 +42,13 @@
 // The keys are held in an immutable in-memory snapshot behind an atomic
 // pointer: [Keys.Sign], [Keys.VerificationKey] and [Keys.JWKS] take no lock
 // and never touch the store. [Keys.Reload] re-reads the store (keys rotated or
-// revoked by another replica or by the CLI); an unknown kid triggers at most
-// one reload per second. Time-driven changes (a key activating, retiring or
-// expiring) are applied without a reload.
+// revoked by another replica or by the CLI); [Keys.Watch] does so
+// periodically, and an unknown kid triggers at most one reload per second.
+// Time-driven changes (a key activating, retiring or expiring) are applied
+// without a reload.
 //
-// The package imports the store interfaces, go-jose and the standard library
-// only; it must not import the endpoint packages or a database driver.
+// The package imports the store interfaces, go-jose, the standard library
+// and the public guard package (only to assert that [Keys] is a
+// [guard.KeySet]); it must not import the endpoint packages or a database
+// driver.
 package signing
