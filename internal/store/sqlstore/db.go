@@ -271,3 +271,31 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// lock takes PostgreSQL transaction-level advisory locks on names, in the
+// order given, in one round trip; shared locks are compatible with each
+// other, exclusive ones with nothing. On SQLite, where the write
+// transaction already excludes every other writer, it does nothing.
+func (db *DB) lock(ctx context.Context, tx *sql.Tx, shared bool, names ...string) error {
+	if db.d.name != DialectPostgres || len(names) == 0 {
+		return nil
+	}
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn = "pg_advisory_xact_lock_shared"
+	}
+	var b strings.Builder
+	args := make([]any, len(names))
+	b.WriteString("SELECT ")
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s(hashtextextended($%d, 0))", fn, i+1)
+		args[i] = n
+	}
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("take advisory locks: %w", err)
+	}
+	return nil
+}

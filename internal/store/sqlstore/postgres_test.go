@@ -2,8 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -67,5 +71,45 @@ func TestConcurrentMigrate(t *testing.T) {
 				t.Errorf("schema_migrations has %d rows, want %d (each migration recorded once)", applied, n)
 			}
 		})
+	}
+}
+
+// TestPostgresNotify checks that AddRevocation announces each entry on
+// the gatehouse_revocations channel with its Seq, once committed.
+func TestPostgresNotify(t *testing.T) {
+	t.Parallel()
+	url := sqlstoretest.PostgresURL(t)
+	db := sqlstoretest.MustOpen(t, url, true)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+
+	listener, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect listener: %v", err)
+	}
+	defer listener.Close(context.Background())
+	if _, err := listener.Exec(ctx, "LISTEN "+sqlstore.NotifyChannel); err != nil {
+		t.Fatalf("LISTEN: %v", err)
+	}
+
+	r, err := db.AddRevocation(ctx, store.Revocation{
+		Kind: store.RevokeToken, Value: "jti-1", At: time.Now(), ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now(),
+	})
+	if err != nil {
+		t.Fatalf("AddRevocation() error = %v", err)
+	}
+	// Other tests share the database (and so the channel): wait for ours.
+	want := strconv.FormatInt(r.Seq, 10)
+	for {
+		n, err := listener.WaitForNotification(ctx)
+		if err != nil {
+			t.Fatalf("no notification with payload %q: %v", want, err)
+		}
+		if n.Channel != sqlstore.NotifyChannel {
+			t.Errorf("notification channel = %q, want %q", n.Channel, sqlstore.NotifyChannel)
+		}
+		if n.Payload == want {
+			return
+		}
 	}
 }

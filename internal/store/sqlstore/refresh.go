@@ -25,6 +25,17 @@ func scanRefresh(r scanner) (store.RefreshToken, error) {
 	return t, err
 }
 
+// Refresh-token writes take PostgreSQL advisory locks named after the
+// family, user and client they touch: creations and rotations shared,
+// revocations exclusive. Without them a revocation running at READ
+// COMMITTED could miss a successor inserted by a rotation that committed
+// after the revocation's statement began, and that token would escape. On
+// SQLite the single writer already serialises them. Locks are always taken
+// in the order family, user, client.
+func familyLock(id string) string { return "gatehouse.refresh.family:" + id }
+func userLock(id string) string   { return "gatehouse.refresh.user:" + id }
+func clientLock(id string) string { return "gatehouse.refresh.client:" + id }
+
 func (db *DB) insertRefresh(ctx context.Context, tx *sql.Tx, t store.RefreshToken) error {
 	if len(t.Hash) == 0 {
 		return errors.New("empty hash")
@@ -38,7 +49,13 @@ func (db *DB) insertRefresh(ctx context.Context, tx *sql.Tx, t store.RefreshToke
 // CreateRefreshToken inserts t, the first link of a family. A taken hash
 // gives [store.ErrConflict]; an unknown user gives [store.ErrNotFound].
 func (db *DB) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	if err := db.tx(ctx, func(tx *sql.Tx) error { return db.insertRefresh(ctx, tx, t) }); err != nil {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.lock(ctx, tx, true, familyLock(t.FamilyID), userLock(t.UserID), clientLock(t.ClientID)); err != nil {
+			return err
+		}
+		return db.insertRefresh(ctx, tx, t)
+	})
+	if err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}
 	return nil
@@ -61,16 +78,19 @@ func (db *DB) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshTo
 // If old was already used, or its family was revoked, nothing is written
 // and the stored old record comes back with [store.ErrUsed]; the caller
 // tells the two apart by RevokedAt. An unknown old gives
-// [store.ErrNotFound]. next.FamilyID must equal old's. Expiry is the
-// caller's to check.
+// [store.ErrNotFound]. next must have old's FamilyID, UserID and ClientID.
+// Expiry is the caller's to check.
 func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken, now time.Time) (store.RefreshToken, error) {
 	var (
 		old  store.RefreshToken
 		used bool
 	)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var err error
 		used = false
+		err := db.lock(ctx, tx, true, familyLock(next.FamilyID), userLock(next.UserID), clientLock(next.ClientID))
+		if err != nil {
+			return err
+		}
 		old, err = scanRefresh(tx.QueryRowContext(ctx, db.d.q(`UPDATE refresh_tokens SET used_at = ?, successor_hash = ?
 			WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL RETURNING `+refreshCols),
 			db.d.tm(now), blob(next.Hash), oldHash))
@@ -82,8 +102,9 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next store
 		if err != nil {
 			return err
 		}
-		if next.FamilyID != old.FamilyID {
-			return fmt.Errorf("successor family %q differs from %q", next.FamilyID, old.FamilyID)
+		if next.FamilyID != old.FamilyID || next.UserID != old.UserID || next.ClientID != old.ClientID {
+			return fmt.Errorf("successor (family %q, user %q, client %q) does not match (family %q, user %q, client %q)",
+				next.FamilyID, next.UserID, next.ClientID, old.FamilyID, old.UserID, old.ClientID)
 		}
 		if bytes.Equal(next.Hash, oldHash) {
 			return errors.New("successor has the same hash")
@@ -104,6 +125,9 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next store
 func (db *DB) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.lock(ctx, tx, false, familyLock(familyID)); err != nil {
+			return err
+		}
 		var err error
 		n, err = rowsAffected(tx.ExecContext(ctx,
 			db.d.q(`UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`), db.d.tm(now), familyID))
@@ -122,7 +146,14 @@ func (db *DB) RevokeRefreshTokens(ctx context.Context, userID, clientID string, 
 	var (
 		query string
 		args  = []any{db.d.tm(now)}
+		locks []string
 	)
+	if userID != "" {
+		locks = append(locks, userLock(userID))
+	}
+	if clientID != "" {
+		locks = append(locks, clientLock(clientID))
+	}
 	switch {
 	case userID != "" && clientID != "":
 		query = `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL`
@@ -138,6 +169,9 @@ func (db *DB) RevokeRefreshTokens(ctx context.Context, userID, clientID string, 
 	}
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.lock(ctx, tx, false, locks...); err != nil {
+			return err
+		}
 		var err error
 		n, err = rowsAffected(tx.ExecContext(ctx, db.d.q(query), args...))
 		return err

@@ -111,6 +111,53 @@ func RunConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 		diff(t, "old SuccessorHash", nexts[winner].Hash, got.SuccessorHash)
 	})
 
+	t.Run("RotateVersusRevoke", func(t *testing.T) {
+		// A family (or a user's tokens) revoked while a link is being
+		// rotated must end up with every link revoked: the successor may
+		// not escape. Each family has its own user; even families are
+		// revoked by family, odd ones by user.
+		s := open(t)
+		ctx := t.Context()
+		const families = workers / 2
+		users := make([]store.User, families)
+		for f := range families {
+			users[f] = mustCreateUser(t, s, fmt.Sprint("user", f))
+			mustOK(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, newRefreshToken(users[f].ID, fmt.Sprint("fam", f), fmt.Sprint("f", f, "-0"))))
+		}
+		errs := make([]error, workers)
+		race(func(i int) {
+			f := i / 2
+			family := fmt.Sprint("fam", f)
+			switch {
+			case i%2 == 0:
+				next := newRefreshToken(users[f].ID, family, fmt.Sprint("f", f, "-1"))
+				_, errs[i] = s.RotateRefreshToken(ctx, hashOf(fmt.Sprint("refresh-f", f, "-0")), next, at(time.Second))
+				if errors.Is(errs[i], store.ErrUsed) {
+					errs[i] = nil // the revocation came first
+				}
+			case f%2 == 0:
+				_, errs[i] = s.RevokeRefreshFamily(ctx, family, at(time.Second))
+			default:
+				_, errs[i] = s.RevokeRefreshTokens(ctx, users[f].ID, "", at(time.Second))
+			}
+		})
+		for i, err := range errs {
+			mustOK(t, fmt.Sprintf("caller %d", i), err)
+		}
+		for f := range families {
+			for _, label := range []string{"-0", "-1"} {
+				rt, err := s.GetRefreshToken(ctx, hashOf(fmt.Sprint("refresh-f", f, label)))
+				if errors.Is(err, store.ErrNotFound) && label == "-1" {
+					continue // the rotation lost to the revocation
+				}
+				mustOK(t, "GetRefreshToken", err)
+				if rt.RevokedAt == nil {
+					t.Errorf("family %d link %s not revoked after the revocation", f, label)
+				}
+			}
+		}
+	})
+
 	t.Run("AppendAudit", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
@@ -248,4 +295,56 @@ func RunConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("AddRevocation returned duplicate Seq values: %v", seqs)
 		}
 	})
+
+	t.Run("RevocationFollower", func(t *testing.T) { testFeedFollower(t, open(t)) })
+}
+
+// testFeedFollower checks the property a revocation follower relies on:
+// polling "Seq > cursor" while entries are being added never skips one,
+// so once the adders are done the follower has seen every entry.
+func testFeedFollower(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	done := make(chan struct{})
+	var (
+		seen   []int64
+		cursor int64
+		ferr   error
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() {
+		for final := false; ; {
+			select {
+			case <-done:
+				final = true // one last read after every add has returned
+			default:
+			}
+			rs, err := s.ListRevocations(ctx, cursor, at(0), 0)
+			if err != nil {
+				ferr = err
+				return
+			}
+			for _, r := range rs {
+				seen = append(seen, r.Seq)
+				cursor = r.Seq
+			}
+			if final {
+				return
+			}
+		}
+	})
+	errs := make([]error, workers)
+	race(func(i int) {
+		_, errs[i] = s.AddRevocation(ctx, store.Revocation{
+			Kind: store.RevokeToken, Value: fmt.Sprint(i), At: at(0), ExpiresAt: at(time.Hour), CreatedAt: at(0),
+		})
+	})
+	close(done)
+	wg.Wait()
+	for i, err := range errs {
+		mustOK(t, fmt.Sprintf("AddRevocation caller %d", i), err)
+	}
+	mustOK(t, "ListRevocations (follower)", ferr)
+	if len(seen) != workers {
+		t.Errorf("follower saw %d entries %v, want %d: an entry committed behind the cursor", len(seen), seen, workers)
+	}
 }

@@ -68,22 +68,34 @@ func testRefreshTokens(t *testing.T, open func(t *testing.T) store.Store) {
 		wantErr(t, "RotateRefreshToken(unknown)", err, store.ErrNotFound)
 	})
 
-	t.Run("RotateWrongFamily", func(t *testing.T) {
+	t.Run("RotateMismatch", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
 		u := mustCreateUser(t, s, "alice")
+		other := mustCreateUser(t, s, "bob")
 		first := newRefreshToken(u.ID, "fam", "1")
 		mustOK(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, first))
-		next := newRefreshToken(u.ID, "other-family", "2")
-		_, err := s.RotateRefreshToken(ctx, first.Hash, next, at(time.Minute))
-		if err == nil || errors.Is(err, store.ErrUsed) || errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("RotateRefreshToken(other family) error = %v, want a plain error", err)
+		tests := []struct {
+			name   string
+			change func(*store.RefreshToken)
+		}{
+			{"family", func(rt *store.RefreshToken) { rt.FamilyID = "other-family" }},
+			{"user", func(rt *store.RefreshToken) { rt.UserID = other.ID }},
+			{"client", func(rt *store.RefreshToken) { rt.ClientID = "other-client" }},
+		}
+		for _, tc := range tests {
+			next := newRefreshToken(u.ID, "fam", "next-"+tc.name)
+			tc.change(&next)
+			_, err := s.RotateRefreshToken(ctx, first.Hash, next, at(time.Minute))
+			if err == nil || errors.Is(err, store.ErrUsed) || errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("RotateRefreshToken(other %s) error = %v, want a plain error", tc.name, err)
+			}
+			_, err = s.GetRefreshToken(ctx, next.Hash)
+			wantErr(t, "GetRefreshToken(refused successor, other "+tc.name+")", err, store.ErrNotFound)
 		}
 		stored, err := s.GetRefreshToken(ctx, first.Hash)
 		mustOK(t, "GetRefreshToken", err)
-		diff(t, "old link after refused rotation", normalized(first), stored)
-		_, err = s.GetRefreshToken(ctx, next.Hash)
-		wantErr(t, "GetRefreshToken(refused successor)", err, store.ErrNotFound)
+		diff(t, "old link after refused rotations", normalized(first), stored)
 	})
 
 	t.Run("RevokeFamily", func(t *testing.T) {
