@@ -1,0 +1,186 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Action names what happened, as a dotted "noun.verb" string.
+type Action string
+
+// Actions recorded by gatehouse.
+const (
+	LoginSucceeded Action = "login.succeeded"
+	LoginFailed    Action = "login.failed"
+	LoginLocked    Action = "login.locked"
+
+	TokenIssued        Action = "token.issued"
+	TokenRefreshed     Action = "token.refreshed"
+	TokenRevoked       Action = "token.revoked"
+	TokenReuseDetected Action = "token.reuse_detected"
+
+	CodeIssued   Action = "code.issued"
+	CodeReplayed Action = "code.replayed"
+
+	ConsentGranted Action = "consent.granted"
+	ConsentDenied  Action = "consent.denied"
+
+	APIKeyCreated Action = "apikey.created"
+	// APIKeyUsed is aggregated: one event per key per minute, written by
+	// [UsageAggregator] with Reason "count=N …".
+	APIKeyUsed    Action = "apikey.used"
+	APIKeyRevoked Action = "apikey.revoked"
+	APIKeyRotated Action = "apikey.rotated"
+	APIKeyUpdated Action = "apikey.updated"
+
+	ClientCreated       Action = "client.created"
+	ClientUpdated       Action = "client.updated"
+	ClientDeleted       Action = "client.deleted"
+	ClientSecretRotated Action = "client.secret_rotated"
+
+	UserCreated         Action = "user.created"
+	UserDisabled        Action = "user.disabled"
+	UserEnabled         Action = "user.enabled"
+	UserPasswordChanged Action = "user.password_changed"
+	UserLoggedOut       Action = "user.logged_out"
+	UserUpdated         Action = "user.updated"
+
+	KeyCreated Action = "key.created"
+	KeyRotated Action = "key.rotated"
+	KeyRevoked Action = "key.revoked"
+
+	RateLimitExceeded Action = "ratelimit.exceeded"
+
+	// AuditPruned is written by [Prune]; its Reason carries the chain
+	// anchor that lets [Verify] check the log after old events are gone.
+	AuditPruned Action = "audit.pruned"
+)
+
+// Results of an event.
+const (
+	ResultSuccess = "success"
+	ResultFailure = "failure"
+)
+
+// MaxFieldLen bounds every string field of a recorded event, in bytes.
+// Longer values (an attacker's 1 MiB User-Agent) are cut at a UTF-8
+// boundary so that one request cannot bloat the log.
+const MaxFieldLen = 512
+
+// Event is one security event as callers describe it. The [Recorder] adds
+// the time; the store adds the sequence number and the chain hashes.
+//
+// Never put secrets in an event: pass ids (user, client, API key id, key
+// prefix, refresh family, jti), never a password, token, API key, client
+// secret or authorization code.
+type Event struct {
+	Action    Action
+	Actor     string // who acted: user, client or API key id; "" = anonymous
+	Target    string // what was acted on, usually an id
+	IP        string
+	UserAgent string
+	RequestID string
+	Result    string // ResultSuccess or ResultFailure
+	Reason    string // short machine-friendly detail, e.g. "bad_password"
+}
+
+// Recorder writes events to the audit log and to the structured log.
+//
+// Store is where events are appended; when it is nil the recorder only
+// logs (useful for a guard-only process). Logger receives one Info line per
+// event, message "audit"; nil means no log line. Now defaults to
+// [time.Now]. A Recorder is safe for concurrent use once its fields are set.
+type Recorder struct {
+	Store  store.AuditLog
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+func (r *Recorder) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Record appends e to the hash-chained audit log (through
+// [store.AuditLog.AppendAudit] with [ChainHash]) and logs it. The event
+// time is the recorder's clock, normalised to UTC microseconds. String
+// fields longer than [MaxFieldLen] are truncated. It returns an error when
+// the action is empty or the store write fails; the log line is written
+// either way, so a database outage still leaves a trace.
+func (r *Recorder) Record(ctx context.Context, e Event) error {
+	_, err := r.record(ctx, e)
+	return err
+}
+
+func (r *Recorder) record(ctx context.Context, e Event) (store.AuditEvent, error) {
+	if e.Action == "" {
+		return store.AuditEvent{}, errors.New("record audit event: empty action")
+	}
+	ae := store.AuditEvent{
+		Time:      store.Normalize(r.now()),
+		Action:    clip(string(e.Action)),
+		Actor:     clip(e.Actor),
+		Target:    clip(e.Target),
+		IP:        clip(e.IP),
+		UserAgent: clip(e.UserAgent),
+		RequestID: clip(e.RequestID),
+		Result:    clip(e.Result),
+		Reason:    clip(e.Reason),
+	}
+	var err error
+	if r.Store != nil {
+		var stored store.AuditEvent
+		stored, err = r.Store.AppendAudit(ctx, ae, ChainHash)
+		if err == nil {
+			ae = stored
+		} else {
+			err = fmt.Errorf("record audit event %s: %w", e.Action, err)
+		}
+	}
+	r.log(ctx, ae, err)
+	return ae, err
+}
+
+func (r *Recorder) log(ctx context.Context, e store.AuditEvent, err error) {
+	if r.Logger == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("action", e.Action),
+		slog.String("actor", e.Actor),
+		slog.String("target", e.Target),
+		slog.String("ip", e.IP),
+		slog.String("request_id", e.RequestID),
+		slog.String("result", e.Result),
+		slog.String("reason", e.Reason),
+	}
+	if e.Seq != 0 {
+		attrs = append(attrs, slog.Int64("seq", e.Seq))
+	}
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	r.Logger.LogAttrs(ctx, level, "audit", attrs...)
+}
+
+// clip cuts s to at most MaxFieldLen bytes without splitting a rune.
+func clip(s string) string {
+	if len(s) <= MaxFieldLen {
+		return s
+	}
+	i := MaxFieldLen
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
