@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +192,48 @@ func TestSQLiteDSN(t *testing.T) {
 	if got, want := sqliteDSN("file:x.db?mode=rwc"), "file:x.db?mode=rwc&"+sqlitePragmas; got != want {
 		t.Errorf("sqliteDSN(file:x.db?mode=rwc) = %q, want %q", got, want)
 	}
+}
+
+// FuzzRebind checks that rebind only ever replaces question marks, numbers
+// the placeholders 1, 2, 3, … and never panics.
+func FuzzRebind(f *testing.F) {
+	for _, s := range []string{
+		"SELECT ? FROM t WHERE a = ? AND b = 'x?y'",
+		`SELECT "q?" -- c?` + "\n?",
+		"'unterminated ?",
+		"--",
+		"?",
+		"''??''",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		// A '$' in the input, or a digit right after a placeholder (never
+		// valid SQL), would make the output ambiguous to map back.
+		if strings.Contains(in, "$") || regexp.MustCompile(`\?[0-9]`).MatchString(in) {
+			return
+		}
+		out := rebind(in)
+		var back strings.Builder
+		next := 1
+		for i := 0; i < len(out); i++ {
+			if out[i] != '$' {
+				back.WriteByte(out[i])
+				continue
+			}
+			j := i + 1
+			for j < len(out) && out[j] >= '0' && out[j] <= '9' {
+				j++
+			}
+			if n, err := strconv.Atoi(out[i+1 : j]); err != nil || n != next {
+				t.Fatalf("rebind(%q) = %q: placeholder %q, want $%d", in, out, out[i:j], next)
+			}
+			next++
+			back.WriteByte('?')
+			i = j - 1
+		}
+		if back.String() != in {
+			t.Fatalf("rebind(%q) = %q, which maps back to %q", in, out, back.String())
+		}
+	})
 }
