@@ -72,18 +72,18 @@ const (
 
 // Report is the result of [Verify].
 type Report struct {
-	OK       bool  // the whole chain verified
-	Events   int64 // events checked
-	FirstSeq int64 // Seq of the oldest event, 0 for an empty log
-	LastSeq  int64 // Seq of the newest event checked
+	OK       bool  `json:"ok"`        // the whole chain verified
+	Events   int64 `json:"events"`    // events checked
+	FirstSeq int64 `json:"first_seq"` // Seq of the oldest event, 0 for an empty log
+	LastSeq  int64 `json:"last_seq"`  // Seq of the newest event checked
 	// Anchored is true when the oldest event continues a pruned prefix
 	// (its PrevHash is the anchor of an audit.pruned event).
-	Anchored bool
+	Anchored bool `json:"anchored"`
 	// BrokenSeq is the Seq of the first event found broken; Problem says
 	// why and Detail gives the evidence. All zero when OK.
-	BrokenSeq int64
-	Problem   Problem
-	Detail    string
+	BrokenSeq int64   `json:"broken_seq,omitempty"`
+	Problem   Problem `json:"problem,omitempty"`
+	Detail    string  `json:"detail,omitempty"`
 }
 
 // String summarises the report in one line.

@@ -26,7 +26,8 @@ type KeyToucher interface {
 // Recorder receives the events (Actor and Target are the key id, IP the
 // last caller's address, Reason "count=N minute=…"). Keys receives the
 // last-used times. Either may be nil to skip that half. Logger (optional)
-// reports flush errors from [UsageAggregator.Run].
+// reports flush errors from [UsageAggregator.Run]. Now (default [time.Now])
+// stamps uses reported with a zero time.
 //
 // The zero value with the fields set is ready; it is safe for concurrent
 // use.
@@ -34,6 +35,7 @@ type UsageAggregator struct {
 	Recorder *Recorder
 	Keys     KeyToucher
 	Logger   *slog.Logger
+	Now      func() time.Time
 
 	keys sync.Map // key id → *keyUsage
 }
@@ -54,7 +56,15 @@ type bucket struct {
 
 // Used counts one use of the API key keyID by ip at time at. It does no
 // I/O and takes only a per-key lock, so it is cheap on the request path.
+// A zero at means now.
 func (a *UsageAggregator) Used(keyID, ip string, at time.Time) {
+	if at.IsZero() {
+		if a.Now != nil {
+			at = a.Now()
+		} else {
+			at = time.Now()
+		}
+	}
 	minute := at.UTC().Truncate(time.Minute)
 	for {
 		v, ok := a.keys.Load(keyID)

@@ -241,3 +241,13 @@ func TestUsageAggregatorRun(t *testing.T) {
 		}
 	})
 }
+
+func TestUsageAggregatorZeroTimeIsNow(t *testing.T) {
+	keys := &countingKeys{}
+	agg := &UsageAggregator{Keys: keys, Now: func() time.Time { return t0 }}
+	agg.Used("k", "ip", time.Time{})
+	mustFlush(t, agg)
+	if _, batch := keys.snapshot(); !batch["k"].Equal(t0) {
+		t.Errorf("last used = %v, want the aggregator's Now %s", batch["k"], t0)
+	}
+}

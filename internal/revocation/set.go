@@ -68,6 +68,9 @@ type span struct {
 	exp time.Time
 }
 
+// NewSet returns an empty Set using now as its clock (nil: [time.Now]).
+func NewSet(now func() time.Time) *Set { return &Set{Now: now} }
+
 // minSweepGap bounds how often Apply and the Feed sweep.
 const minSweepGap = time.Second
 

@@ -460,3 +460,17 @@ func TestRevokedDoesNotAllocate(t *testing.T) {
 		t.Errorf("Revoked allocates %v times per call, want 0", allocs)
 	}
 }
+
+func TestNewSetUsesClock(t *testing.T) {
+	c := newClock(t0)
+	s := NewSet(c.Now)
+	s.Apply(store.Revocation{Kind: store.RevokeToken, Value: "j", ExpiresAt: t0.Add(time.Minute)})
+	p := bearer(func(p *guard.Principal) { p.TokenID = "j" })
+	if !s.Revoked(p) {
+		t.Fatal("Revoked = false before expiry")
+	}
+	c.Advance(time.Minute)
+	if s.Revoked(p) {
+		t.Error("Revoked = true after expiry on the injected clock")
+	}
+}
