@@ -1,0 +1,21 @@
+// Package password hashes and verifies user passwords.
+//
+// New hashes are argon2id (RFC 9106) in the PHC string format that
+// libargon2, passlib and argon2-cffi use:
+//
+//	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
+//
+// with salt and key in unpadded standard base64. Existing bcrypt hashes
+// ($2a$, $2b$ and $2y$, as passlib stores them) still verify, and [Verify]
+// reports that they — and argon2id hashes with weaker parameters than the
+// [Hasher]'s — should be replaced by a fresh hash after the next successful
+// login.
+//
+// Password hashing is deliberately expensive in CPU and memory, so a
+// [Hasher] bounds how many hashes run at once and how many callers may wait
+// for a slot; beyond that it fails fast with [ErrBusy] instead of letting a
+// flood of logins starve every other request.
+//
+// The package stands alone so that the cost of hashing is controlled in one
+// place. It imports the standard library and golang.org/x/crypto only.
+package password

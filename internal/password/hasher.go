@@ -1,0 +1,252 @@
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// ErrBusy is returned by [Hasher.Hash] and [Hasher.Verify] when every
+// hashing slot is taken and the wait queue is full. Callers should answer
+// "try again later" (HTTP 503) rather than queue more work.
+var ErrBusy = errors.New("password hashing is busy")
+
+// maxBcryptCost bounds the cost of stored bcrypt hashes that Verify will
+// run: 2^20 rounds already take about a minute. passlib's default is 12.
+const maxBcryptCost = 20
+
+// Config configures a [Hasher]. The zero value is usable.
+type Config struct {
+	// Params are the argon2id parameters of new hashes and the standard
+	// older hashes are measured against. Zero fields take the values of
+	// [DefaultParams].
+	Params Params
+	// MaxConcurrent is how many hashes may run at once; 0 means
+	// runtime.GOMAXPROCS(0).
+	MaxConcurrent int
+	// MaxQueue is how many callers may wait for a slot; more get [ErrBusy]
+	// at once. 0 means 4·MaxConcurrent; a negative value means none may
+	// wait.
+	MaxQueue int
+	// OnWait, if set, is called once for every slot acquired, with the
+	// time the caller waited for it (0 when a slot was free): the data for
+	// a queue-wait histogram. It must be fast and safe for concurrent use.
+	OnWait func(wait time.Duration)
+}
+
+// Hasher hashes and verifies passwords with bounded concurrency. Make one
+// with [New]; it is safe for concurrent use.
+type Hasher struct {
+	params   Params
+	slots    chan struct{} // a buffered semaphore: one token per running hash
+	maxQueue int64
+	waiting  atomic.Int64
+	onWait   func(time.Duration)
+
+	// dummySalt and dummyKey make the fixed hash that unknown users and
+	// malformed stored hashes are checked against, so that they cost the
+	// same as a real check.
+	dummySalt, dummyKey []byte
+
+	// idKey is argon2.IDKey; white-box tests wrap it to count hashes.
+	idKey func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+}
+
+// New returns a Hasher for cfg. It panics if the parameters, after zero
+// fields are defaulted, fail [Params.Validate]: they come from code, not
+// from users.
+func New(cfg Config) *Hasher {
+	p := withDefaults(cfg.Params)
+	if err := p.Validate(); err != nil {
+		panic("password: " + err.Error())
+	}
+	n := cfg.MaxConcurrent
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	q := cfg.MaxQueue
+	switch {
+	case q == 0:
+		q = 4 * n
+	case q < 0:
+		q = 0
+	}
+	h := &Hasher{
+		params:    p,
+		slots:     make(chan struct{}, n),
+		maxQueue:  int64(q),
+		onWait:    cfg.OnWait,
+		dummySalt: make([]byte, p.SaltLen),
+		dummyKey:  make([]byte, p.KeyLen),
+		idKey:     argon2.IDKey,
+	}
+	_, _ = rand.Read(h.dummySalt)
+	return h
+}
+
+func withDefaults(p Params) Params {
+	d := DefaultParams()
+	if p.Memory == 0 {
+		p.Memory = d.Memory
+	}
+	if p.Iterations == 0 {
+		p.Iterations = d.Iterations
+	}
+	if p.Parallelism == 0 {
+		p.Parallelism = d.Parallelism
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = d.SaltLen
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = d.KeyLen
+	}
+	return p
+}
+
+// Params returns the parameters of the hashes h makes.
+func (h *Hasher) Params() Params { return h.params }
+
+// QueueDepth returns how many callers are waiting for a hashing slot.
+func (h *Hasher) QueueDepth() int { return int(h.waiting.Load()) }
+
+// InFlight returns how many hashes are running.
+func (h *Hasher) InFlight() int { return len(h.slots) }
+
+// Hash returns the argon2id hash of password in PHC format, made with h's
+// parameters and a fresh random salt. It fails only with [ErrBusy] or when
+// ctx ends while it waits for a slot.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	salt := make([]byte, h.params.SaltLen)
+	_, _ = rand.Read(salt) // never fails since Go 1.24
+	key := h.idKey([]byte(password), salt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
+	return encodePHC(h.params, salt, key), nil
+}
+
+// Verify checks password against encoded, an argon2id PHC string or a
+// bcrypt hash ($2a$, $2b$, $2y$), comparing in constant time.
+//
+// needsRehash is true only when ok is: the hash is bcrypt, or argon2id with
+// a smaller memory, iteration count, salt or key than h's parameters; the
+// caller should then store a fresh [Hasher.Hash] of the password.
+//
+// An empty encoded (an unknown user) is checked against a fixed dummy hash
+// with h's parameters, so it costs the same as a real check, and gives
+// ok=false and no error. A malformed encoded is treated the same way but
+// returns an error wrapping [ErrMalformedHash]. Besides that, err is
+// [ErrBusy] or the context's error while waiting for a slot.
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, needsRehash bool, err error) {
+	var check func() (bool, bool)
+	switch {
+	case encoded == "":
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		p, salt, key, perr := ParsePHC(encoded)
+		if perr != nil {
+			err = perr
+			break
+		}
+		check = func() (bool, bool) {
+			got := h.idKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
+			ok := subtle.ConstantTimeCompare(got, key) == 1
+			return ok, ok && p.weakerThan(h.params)
+		}
+	case isBcrypt(encoded):
+		check = func() (bool, bool) {
+			// CompareHashAndPassword compares in constant time. Like
+			// passlib and libxcrypt, bcrypt ignores bytes after the 72nd.
+			ok := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)) == nil
+			return ok, ok
+		}
+	default:
+		err = fmt.Errorf("%w: unknown hash format", ErrMalformedHash)
+	}
+
+	if aerr := h.acquire(ctx); aerr != nil {
+		return false, false, aerr
+	}
+	defer h.release()
+	if check == nil {
+		h.idKey([]byte(password), h.dummySalt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
+		return false, false, err
+	}
+	ok, needsRehash = check()
+	return ok, needsRehash, nil
+}
+
+// isBcrypt reports whether s is a well-formed bcrypt hash with an accepted
+// version and cost: "$2b$12$" then 53 characters of bcrypt's base64.
+func isBcrypt(s string) bool {
+	if len(s) != 60 || s[0] != '$' || s[1] != '2' || s[3] != '$' || s[6] != '$' {
+		return false
+	}
+	switch s[2] {
+	case 'a', 'b', 'y':
+	default:
+		return false
+	}
+	if s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' {
+		return false
+	}
+	if cost := int(s[4]-'0')*10 + int(s[5]-'0'); cost < bcrypt.MinCost || cost > maxBcryptCost {
+		return false
+	}
+	for i := 7; i < len(s); i++ {
+		c := s[i]
+		if c != '.' && c != '/' && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// acquire takes a hashing slot, waiting if there is room in the queue.
+func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("wait for password hashing slot: %w", err)
+	}
+	select {
+	case h.slots <- struct{}{}:
+		h.observe(0)
+		return nil
+	default:
+	}
+	for {
+		w := h.waiting.Load()
+		if w >= h.maxQueue {
+			return ErrBusy
+		}
+		if h.waiting.CompareAndSwap(w, w+1) {
+			break
+		}
+	}
+	defer h.waiting.Add(-1)
+	start := time.Now()
+	select {
+	case h.slots <- struct{}{}:
+		h.observe(time.Since(start))
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for password hashing slot: %w", ctx.Err())
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+func (h *Hasher) observe(d time.Duration) {
+	if h.onWait != nil {
+		h.onWait(d)
+	}
+}
