@@ -59,6 +59,11 @@ type Config struct {
 	// [*Error]. It suits metrics; it must be fast and safe for concurrent
 	// use.
 	OnResult func(method Method, err error)
+	// Enrich, if set, is called with every principal verified from an
+	// access token, before scopes are checked, to fill in what the token
+	// does not carry (the embedded server sets Username). An error is
+	// logged and the principal is used as it is. Nil means none.
+	Enrich func(ctx context.Context, p *Principal) error
 }
 
 // Guard authenticates requests. It is safe for concurrent use and is not
@@ -75,6 +80,7 @@ type Guard struct {
 	realm        string
 	logger       *slog.Logger
 	onResult     func(Method, error)
+	enrich       func(context.Context, *Principal) error
 	// algs is the allow-list handed to the JWS parser; the per-key pin is
 	// checked after parsing.
 	algs []jose.SignatureAlgorithm
@@ -120,6 +126,7 @@ func New(cfg Config) (*Guard, error) {
 		realm:        cfg.Realm,
 		logger:       cfg.Logger,
 		onResult:     cfg.OnResult,
+		enrich:       cfg.Enrich,
 		algs:         allowedAlgorithms(),
 	}
 	if g.apiKeyPrefix == "" {
@@ -164,6 +171,12 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 			g.onResult(method, gerr)
 		}
 		return nil, gerr
+	}
+	if g.enrich != nil && method == MethodBearer {
+		// The principal was made for this request, so it may be changed.
+		if err := g.enrich(r.Context(), p); err != nil && g.logger != nil {
+			g.logger.WarnContext(r.Context(), "guard: enrich principal", "err", err)
+		}
 	}
 	if g.onResult != nil {
 		g.onResult(method, nil)

@@ -378,4 +378,10 @@ type Consents interface {
 func JoinScopes(s []string) string { return strings.Join(s, " ") }
 
 // SplitScopes parses a space-separated scope string; "" gives nil.
-func SplitScopes(s string) []string { return strings.Fields(s) }
+func SplitScopes(s string) []string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}

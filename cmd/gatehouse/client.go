@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// clientJSON is the `client create --json` shape (SPEC §2).
+type clientJSON struct {
+	ClientID     string    `json:"client_id"`
+	ClientSecret string    `json:"client_secret,omitempty"`
+	Name         string    `json:"name"`
+	GrantTypes   []string  `json:"grant_types"`
+	RedirectURIs []string  `json:"redirect_uris"`
+	Public       bool      `json:"public"`
+	FirstParty   bool      `json:"first_party"`
+	Scopes       []string  `json:"scopes"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func toClientJSON(c store.Client, secret string) clientJSON {
+	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, GrantTypes: nonNil(c.GrantTypes),
+		RedirectURIs: nonNil(c.RedirectURIs), Public: c.Public, FirstParty: c.FirstParty, Scopes: nonNil(c.Scopes),
+		CreatedAt: c.CreatedAt}
+}
+
+func (e *env) printClients(cmd *cobra.Command, single bool, cs ...store.Client) error {
+	if jsonFlag(cmd) {
+		out := make([]clientJSON, len(cs))
+		for i, c := range cs {
+			out[i] = toClientJSON(c, "")
+		}
+		if single && len(out) == 1 {
+			return e.printJSON(out[0])
+		}
+		return e.printJSON(out)
+	}
+	rows := make([][]string, len(cs))
+	for i, c := range cs {
+		rows[i] = []string{c.ID, c.Name, strings.Join(c.GrantTypes, ","), strconv.FormatBool(c.Public),
+			orDash(strings.Join(c.RedirectURIs, " ")), orDash(store.JoinScopes(c.Scopes))}
+	}
+	e.table([]string{"CLIENT ID", "NAME", "GRANTS", "PUBLIC", "REDIRECT URIS", "SCOPES"}, rows)
+	return nil
+}
+
+func (e *env) clientCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "manage OAuth2 clients"}
+
+	create := &cobra.Command{
+		Use:   "create --name NAME --grant TYPE...",
+		Short: "register a client (its secret is shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			name, _ := cmd.Flags().GetString("name")
+			grants, _ := cmd.Flags().GetStringSlice("grant")
+			uris, _ := cmd.Flags().GetStringArray("redirect-uri")
+			public, _ := cmd.Flags().GetBool("public")
+			scopes, _ := cmd.Flags().GetString("scopes")
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				c, err := s.Manager().CreateClient(ctx, manage.CLI(), manage.NewClient{
+					Name: name, GrantTypes: grants, RedirectURIs: uris, Public: public, Scopes: splitScopes(scopes),
+				})
+				if err != nil {
+					return err
+				}
+				if jsonFlag(cmd) {
+					return e.printJSON(toClientJSON(c.Client, c.Secret))
+				}
+				fmt.Fprintf(e.stdout, "client %s (%s) created\n  client_id:     %s\n", c.Name, strings.Join(c.GrantTypes, ", "), c.ID)
+				if c.Secret != "" {
+					fmt.Fprintf(e.stdout, "  client_secret: %s\n\nThis is the only time the secret is shown: store it now.\n", c.Secret)
+				}
+				return nil
+			})
+		},
+	}
+	create.Flags().String("name", "", "client name")
+	create.Flags().StringSlice("grant", nil, "grant type (repeatable or comma list): password, client_credentials, authorization_code, refresh_token")
+	create.Flags().StringArray("redirect-uri", nil, "exact redirect URI (repeatable)")
+	create.Flags().Bool("public", false, "a public client (no secret; PKCE required)")
+	create.Flags().String("scopes", "", "space-separated scopes the client may ask for")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "list clients",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				cs, err := s.Manager().ListClients(ctx, "", 0)
+				if err != nil {
+					return err
+				}
+				return e.printClients(cmd, false, cs...)
+			})
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "show a client",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				c, err := s.Manager().GetClient(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return e.printClients(cmd, true, c)
+			})
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "delete a client and revoke its tokens",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				if err := s.Manager().DeleteClient(ctx, manage.CLI(), args[0]); err != nil {
+					return err
+				}
+				if jsonFlag(cmd) {
+					return e.printJSON(map[string]any{"client_id": args[0], "deleted": true})
+				}
+				fmt.Fprintf(e.stdout, "client %s deleted\n", args[0])
+				return nil
+			})
+		},
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate-secret ID",
+		Short: "give a confidential client a new secret (the old one stops working)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				c, err := s.Manager().RotateClientSecret(ctx, manage.CLI(), args[0])
+				if err != nil {
+					return err
+				}
+				if jsonFlag(cmd) {
+					return e.printJSON(toClientJSON(c.Client, c.Secret))
+				}
+				fmt.Fprintf(e.stdout, "new client_secret: %s\n\nThis is the only time the secret is shown: store it now.\n", c.Secret)
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(create, list, show, del, rotate)
+	return cmd
+}

@@ -1,0 +1,40 @@
+// Command gatehouse is the gatehouse authorization server and its
+// command-line administration tool.
+//
+//	gatehouse serve                 # run the server (embedded SQLite by default)
+//	gatehouse user create alice --password-stdin --scopes "read write"
+//	gatehouse apikey create --user alice --json
+//
+// Every setting is a flag and a GATEHOUSE_<NAME> environment variable;
+// secrets come only from the environment or a file.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI; it is main without the process around it, so tests
+// call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	root := newRootCommand(&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv})
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "gatehouse:", err)
+		return 1
+	}
+	return 0
+}

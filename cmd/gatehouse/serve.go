@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+func (e *env) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "run the authorization server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return (&serveMain{cfg: cfg, out: e}).Run(cmd.Context())
+		},
+	}
+}
+
+// serveMain runs the server until ctx ends, then shuts down gracefully.
+type serveMain struct {
+	cfg   gatehouse.Config
+	out   *env
+	ready func(addr string) // tests learn the bound address here
+}
+
+func (m *serveMain) Run(ctx context.Context) error {
+	log := m.cfg.Logger
+	srv, err := gatehouse.New(ctx, m.cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", m.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	cfg := srv.Config()
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", storeKind(cfg.DatabaseURL))
+	if n, err := srv.Manager().Store.ListUsers(ctx, "", 1); err == nil && len(n) == 0 {
+		fmt.Fprintf(m.out.stderr, "\nNo users yet. Create the first admin with:\n\n"+
+			"  gatehouse user create admin --admin --password-stdin\n\n")
+	}
+	if m.ready != nil {
+		m.ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func storeKind(url string) string {
+	if len(url) > 7 && url[:7] == "sqlite:" {
+		return url
+	}
+	return "postgres"
+}

@@ -1,0 +1,196 @@
+package gatehouse
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/secret"
+)
+
+// Config configures a Server. The zero value of every field means its
+// documented default, applied by New.
+type Config struct {
+	// Addr is the listen address of the binary ("127.0.0.1:8080"); it also
+	// forms the default Issuer.
+	Addr string
+	// DatabaseURL is "sqlite:PATH" (default "sqlite:./gatehouse.db") or a
+	// "postgres://" URL.
+	DatabaseURL string
+	// Issuer is the `iss` of every token; replicas must share it.
+	// Default "http://" + Addr.
+	Issuer string
+	// Audience is the `aud` of access tokens, required by the guard.
+	// Default: the issuer.
+	Audience string
+
+	AccessTokenTTL  time.Duration // default 15m
+	RefreshTokenTTL time.Duration // absolute lifetime of a refresh family; default 720h
+	// RefreshIdleTTL expires a refresh token that is not used for this
+	// long; default 0 = only the absolute lifetime applies.
+	RefreshIdleTTL time.Duration
+	// RefreshReuseGrace is the window in which a used refresh token gets the
+	// same successor again (concurrent refreshes). Default 5s; negative
+	// turns it off.
+	RefreshReuseGrace time.Duration
+	ClockSkew         time.Duration // leeway for exp/nbf/iat; default 5s
+	AuthCodeTTL       time.Duration // default 1m
+
+	// SigningAlg is ES256 (default), EdDSA, RS256 or HS256.
+	SigningAlg string
+	// JWTSecret is the HS256 shared secret (GATEHOUSE_JWT_SECRET), at
+	// least 32 bytes. Only for SigningAlg HS256.
+	JWTSecret []byte
+	// KeyRotation rotates the signing key automatically this often; 0 = only
+	// by `gatehouse key rotate`.
+	KeyRotation time.Duration
+
+	// DisablePasswordGrant turns the password grant off server-wide.
+	DisablePasswordGrant bool
+	// APIKeyPrefix is the prefix of new API keys; default "gk_".
+	APIKeyPrefix string
+
+	// RedisURL, when set, shares rate limits across replicas.
+	RedisURL string
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// MaxBody is the request body limit in bytes; default 1 MiB.
+	MaxBody int64
+
+	// Secret is the 32-byte master secret that encrypts private signing
+	// keys at rest. When nil, SecretFile is read; when that is empty too, an
+	// SQLite store keeps a generated one beside the database file (with a
+	// warning); PostgreSQL requires it.
+	Secret     []byte
+	SecretFile string
+
+	// Logger receives structured logs; default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	// InsecureFastPasswordHashing uses cheap argon2id parameters. It exists
+	// for tests and benchmarks only: never set it on a real server.
+	InsecureFastPasswordHashing bool
+}
+
+// Default values.
+const (
+	DefaultAddr        = "127.0.0.1:8080"
+	DefaultDatabaseURL = "sqlite:./gatehouse.db"
+)
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = DefaultDatabaseURL
+	}
+	if c.Issuer == "" {
+		c.Issuer = "http://" + c.Addr
+	}
+	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+	if c.Audience == "" {
+		c.Audience = c.Issuer
+	}
+	def(&c.AccessTokenTTL, 15*time.Minute)
+	def(&c.RefreshTokenTTL, 720*time.Hour)
+	def(&c.RefreshReuseGrace, 5*time.Second)
+	def(&c.ClockSkew, 5*time.Second)
+	def(&c.AuthCodeTTL, time.Minute)
+	if c.SigningAlg == "" {
+		c.SigningAlg = "ES256"
+	}
+	if c.APIKeyPrefix == "" {
+		c.APIKeyPrefix = "gk_"
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports every problem with the configuration at once. It checks
+// the configuration as New will use it, with defaults applied.
+func (c Config) Validate() error {
+	c.setDefaults()
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("issuer %q must be an http(s) URL without query or fragment", c.Issuer)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !isPostgres(c.DatabaseURL) {
+		bad("database url must start with sqlite: or postgres://")
+	}
+	for name, d := range map[string]time.Duration{
+		"access-token-ttl": c.AccessTokenTTL, "refresh-token-ttl": c.RefreshTokenTTL,
+		"clock-skew": c.ClockSkew, "auth-code-ttl": c.AuthCodeTTL,
+	} {
+		if d < 0 {
+			bad("%s must not be negative", name)
+		}
+	}
+	if c.RefreshIdleTTL < 0 || c.KeyRotation < 0 {
+		bad("durations must not be negative")
+	}
+	if c.KeyRotation > 0 && c.KeyRotation < 2*c.AccessTokenTTL {
+		bad("key rotation period %s must be at least twice the access-token ttl %s", c.KeyRotation, c.AccessTokenTTL)
+	}
+	switch c.SigningAlg {
+	case "ES256", "EdDSA", "RS256":
+	case "HS256":
+		if len(c.JWTSecret) < 32 {
+			bad("signing alg HS256 needs GATEHOUSE_JWT_SECRET of at least 32 bytes")
+		}
+	default:
+		bad("signing alg %q: want ES256, EdDSA, RS256 or HS256", c.SigningAlg)
+	}
+	if err := secret.ValidatePrefix(c.APIKeyPrefix); err != nil {
+		bad("api key prefix %q: want 1-16 lower-case letters or digits starting with a letter, ending in _", c.APIKeyPrefix)
+	}
+	if c.MaxBody < 1024 {
+		bad("max body must be at least 1KiB")
+	}
+	if c.Secret != nil && len(c.Secret) != 32 {
+		bad("master secret must be 32 bytes (64 hex characters or base64)")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("redis url must start with redis:// or rediss://")
+	}
+	return errors.Join(errs...)
+}
+
+func isPostgres(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// ParseSecret decodes a master secret given as 64 hex characters or as
+// base64 (standard or URL alphabet, padded or not) of 32 bytes.
+func ParseSecret(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, errors.New("secret must be 32 bytes written as 64 hex characters or base64")
+}

@@ -1,0 +1,82 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/manage"
+)
+
+// Error is a resource-API error with a stable machine-readable code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func errorf(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+var kindStatus = map[manage.Kind]int{
+	manage.Invalid:   http.StatusBadRequest,
+	manage.NotFound:  http.StatusNotFound,
+	manage.Conflict:  http.StatusConflict,
+	manage.Forbidden: http.StatusForbidden,
+}
+
+// writeError writes err as {"error","error_description"}; anything that is
+// not a known error kind is logged once and answered with server_error.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	var ae *Error
+	var me *manage.Error
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &me):
+		ae = &Error{Status: kindStatus[me.Kind], Code: me.Code, Message: me.Message}
+		if ae.Status == 0 {
+			ae.Status = http.StatusBadRequest
+		}
+	default:
+		if logger != nil {
+			logger.ErrorContext(r.Context(), "api error", "path", r.URL.Path, "err", err)
+		}
+		ae = errorf(http.StatusInternalServerError, "server_error", "internal error")
+	}
+	writeJSON(w, ae.Status, map[string]string{"error": ae.Code, "error_description": ae.Message})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads a JSON body strictly: unknown fields and trailing data
+// are errors. An empty body decodes to the zero value.
+func decodeJSON(r *http.Request, v any) error {
+	if r.Body == nil || r.ContentLength == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "request_too_large", "request body is too large")
+		}
+		if err.Error() == "EOF" {
+			return nil
+		}
+		return errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: "+err.Error())
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: trailing data")
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package manage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// EventKeysChanged is the revocation-feed notice that tells every replica
+// to reload its signing keys.
+const EventKeysChanged = "keys"
+
+// RotateSigningKey creates a new signing key and retires the current one;
+// the retired key stays published until every token it signed has
+// expired. Other replicas are told to reload their keys.
+func (m *Manager) RotateSigningKey(ctx context.Context, a Actor) (store.SigningKey, error) {
+	k, err := m.Keys.Rotate(ctx)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("rotate signing key: %w", err)
+	}
+	m.notify(ctx, EventKeysChanged)
+	m.record(ctx, a, audit.KeyRotated, k.ID, resultSuccess, "")
+	return k, nil
+}
+
+// RevokeSigningKey withdraws a key: it leaves the JWKS and every token it
+// signed is refused.
+func (m *Manager) RevokeSigningKey(ctx context.Context, a Actor, kid string) error {
+	if err := m.Keys.Revoke(ctx, kid); err != nil {
+		return fmt.Errorf("revoke signing key: %w", err)
+	}
+	now := m.now()
+	if m.Revoker != nil {
+		if err := m.Revoker.Revoke(ctx, store.RevokeKey, kid, now, now.Add(m.maxTokenTTL())); err != nil {
+			return fmt.Errorf("publish key revocation: %w", err)
+		}
+	}
+	m.notify(ctx, EventKeysChanged)
+	m.record(ctx, a, audit.KeyRevoked, kid, resultSuccess, "")
+	return nil
+}
+
+// notify publishes a change notice on the revocation feed.
+func (m *Manager) notify(ctx context.Context, what string) {
+	if m.Revoker == nil {
+		return
+	}
+	now := m.now()
+	if err := m.Revoker.Revoke(ctx, store.RevokeEvent, what, now, now.Add(time.Hour)); err != nil && m.Logger != nil {
+		m.Logger.WarnContext(ctx, "publish change notice", "what", what, "err", err)
+	}
+}

@@ -1,0 +1,272 @@
+package manage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// ScopeAdmin is the scope that the admin API requires. Users created with
+// Admin get it.
+const ScopeAdmin = "admin"
+
+// NormalizeUsername returns the canonical form of a username (Unicode NFKC,
+// lower case) or an error that says what is wrong with it. Canonical forms
+// make "Alice", "ALICE" and "Ａｌｉｃｅ" one account.
+func NormalizeUsername(name string) (string, error) {
+	if !utf8.ValidString(name) {
+		return "", errorf(Invalid, "invalid_username", "username is not valid UTF-8")
+	}
+	n := strings.ToLower(norm.NFKC.String(strings.TrimSpace(name)))
+	if l := utf8.RuneCountInString(n); l < 2 || l > 64 {
+		return "", errorf(Invalid, "invalid_username", "username must be 2 to 64 characters long")
+	}
+	for _, r := range n {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r), r == '.', r == '_', r == '-', r == '@', r == '+':
+		default:
+			return "", errorf(Invalid, "invalid_username",
+				"username may contain only letters, digits and . _ - @ + (found %q)", r)
+		}
+	}
+	if strings.HasPrefix(n, "-") || strings.HasPrefix(n, ".") {
+		return "", errorf(Invalid, "invalid_username", "username must start with a letter or digit")
+	}
+	return n, nil
+}
+
+// ParseScopes validates a scope list given as separate words or one
+// space-separated string per element.
+func ParseScopes(in []string) ([]string, error) {
+	s, oerr := oauth.ParseScope(strings.Join(in, " "))
+	if oerr != nil {
+		return nil, errorf(Invalid, "invalid_scope", "%s", oerr.Description)
+	}
+	return s, nil
+}
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Username string
+	Password string // "" creates a user who cannot log in with a password yet
+	Scopes   []string
+	Admin    bool
+}
+
+// CreateUser validates and creates a user. An admin user's scopes always
+// include ScopeAdmin.
+func (m *Manager) CreateUser(ctx context.Context, a Actor, in NewUser) (store.User, error) {
+	name, err := NormalizeUsername(in.Username)
+	if err != nil {
+		return store.User{}, err
+	}
+	scopes, err := ParseScopes(in.Scopes)
+	if err != nil {
+		return store.User{}, err
+	}
+	if in.Admin && !contains(scopes, ScopeAdmin) {
+		scopes = append(scopes, ScopeAdmin)
+	}
+	var hash string
+	if in.Password != "" {
+		if err := password.Validate(in.Password); err != nil {
+			return store.User{}, errorf(Invalid, "invalid_password", "%s", err.Error())
+		}
+		if hash, err = m.Hasher.Hash(ctx, in.Password); err != nil {
+			return store.User{}, fmt.Errorf("hash password: %w", err)
+		}
+	}
+	now := m.now()
+	u := store.User{
+		ID: store.NewID(), Username: name, PasswordHash: hash, Scopes: scopes,
+		Admin: in.Admin, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := m.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.User{}, errorf(Conflict, "username_taken", "username %q is already taken", name)
+		}
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	m.record(ctx, a, audit.UserCreated, u.ID, resultSuccess, "")
+	return u, nil
+}
+
+// FindUser returns a user by username or id.
+func (m *Manager) FindUser(ctx context.Context, nameOrID string) (store.User, error) {
+	if name, err := NormalizeUsername(nameOrID); err == nil {
+		u, err := m.Store.GetUserByUsername(ctx, name)
+		if err == nil {
+			return u, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.User{}, fmt.Errorf("get user: %w", err)
+		}
+	}
+	u, err := m.Store.GetUser(ctx, nameOrID)
+	if err != nil {
+		return store.User{}, notFound(err, "user", nameOrID)
+	}
+	return u, nil
+}
+
+// ListUsers lists users after a cursor (a username).
+func (m *Manager) ListUsers(ctx context.Context, after string, limit int) ([]store.User, error) {
+	us, err := m.Store.ListUsers(ctx, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return us, nil
+}
+
+// SetDisabled disables or enables a user. Disabling refuses the user's
+// logins at once and revokes every token issued to them so far, on every
+// replica; their API keys stop working too.
+func (m *Manager) SetDisabled(ctx context.Context, a Actor, nameOrID string, disabled bool) (store.User, error) {
+	u, err := m.FindUser(ctx, nameOrID)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := m.now()
+	u, err = m.Store.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+		u.Disabled = disabled
+		u.UpdatedAt = now
+		return u, nil
+	})
+	if err != nil {
+		return store.User{}, notFound(err, "user", nameOrID)
+	}
+	m.invalidate("", u.ID)
+	if disabled {
+		if err := m.revokeUserTokens(ctx, u.ID, now); err != nil {
+			return u, err
+		}
+		m.record(ctx, a, audit.UserDisabled, u.ID, resultSuccess, "")
+	} else {
+		m.record(ctx, a, audit.UserEnabled, u.ID, resultSuccess, "")
+	}
+	return u, nil
+}
+
+// Logout revokes every access and refresh token issued to a user until now
+// ("log out everywhere"). API keys are not affected.
+func (m *Manager) Logout(ctx context.Context, a Actor, nameOrID string) (store.User, error) {
+	u, err := m.FindUser(ctx, nameOrID)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := m.revokeUserTokens(ctx, u.ID, m.now()); err != nil {
+		return u, err
+	}
+	m.record(ctx, a, audit.UserLoggedOut, u.ID, resultSuccess, "")
+	return u, nil
+}
+
+func (m *Manager) revokeUserTokens(ctx context.Context, userID string, now time.Time) error {
+	if _, err := m.Store.RevokeRefreshTokens(ctx, userID, "", now); err != nil {
+		return fmt.Errorf("revoke refresh tokens: %w", err)
+	}
+	if err := m.Store.DeleteUserSessions(ctx, userID); err != nil {
+		return fmt.Errorf("delete sessions: %w", err)
+	}
+	if m.Revoker != nil {
+		if err := m.Revoker.Revoke(ctx, store.RevokeUser, userID, now, now.Add(m.maxTokenTTL())); err != nil {
+			return fmt.Errorf("revoke user tokens: %w", err)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) maxTokenTTL() time.Duration {
+	if m.MaxTokenTTL <= 0 {
+		return 24 * time.Hour
+	}
+	return m.MaxTokenTTL + time.Minute
+}
+
+// SetPassword replaces a user's password.
+func (m *Manager) SetPassword(ctx context.Context, a Actor, nameOrID, pw string) (store.User, error) {
+	if err := password.Validate(pw); err != nil {
+		return store.User{}, errorf(Invalid, "invalid_password", "%s", err.Error())
+	}
+	u, err := m.FindUser(ctx, nameOrID)
+	if err != nil {
+		return store.User{}, err
+	}
+	hash, err := m.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return store.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	now := m.now()
+	u, err = m.Store.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+		u.PasswordHash = hash
+		u.UpdatedAt = now
+		return u, nil
+	})
+	if err != nil {
+		return store.User{}, notFound(err, "user", nameOrID)
+	}
+	m.record(ctx, a, audit.UserPasswordChanged, u.ID, resultSuccess, "")
+	return u, nil
+}
+
+// SetScopes replaces a user's scopes. Existing credentials keep their own
+// scopes until they expire; keys and tokens are never widened.
+func (m *Manager) SetScopes(ctx context.Context, a Actor, nameOrID string, scopes []string) (store.User, error) {
+	sc, err := ParseScopes(scopes)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := m.FindUser(ctx, nameOrID)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := m.now()
+	u, err = m.Store.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+		if u.Admin && !contains(sc, ScopeAdmin) {
+			sc = append(sc, ScopeAdmin)
+		}
+		u.Scopes = sc
+		u.UpdatedAt = now
+		return u, nil
+	})
+	if err != nil {
+		return store.User{}, notFound(err, "user", nameOrID)
+	}
+	m.record(ctx, a, audit.UserUpdated, u.ID, resultSuccess, "scopes="+store.JoinScopes(sc))
+	return u, nil
+}
+
+const (
+	resultSuccess = "success"
+	resultFailure = "failure"
+)
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// subset reports whether every element of want is in have.
+func subset(want, have []string) bool {
+	for _, w := range want {
+		if !contains(have, w) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,250 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// FirstPartyClientID is the id of the built-in client that the password
+// grant uses when a request names no client (as FastAPI's
+// OAuth2PasswordRequestForm sends it).
+const FirstPartyClientID = "gatehouse"
+
+// Prefixes of the opaque credentials minted here.
+const (
+	RefreshPrefix = "grt_"
+	CodePrefix    = "gac_"
+)
+
+// Grant handles one grant_type.
+type Grant interface {
+	GrantType() oauth.GrantType
+	// RequiresClientAuth reports whether a confidential client must
+	// authenticate; public clients never can.
+	RequiresClientAuth() bool
+	Handle(ctx context.Context, req *Request) (*Response, error)
+}
+
+// Request is a parsed token request with its authenticated client.
+type Request struct {
+	Form   url.Values
+	Client store.Client
+	// Scopes are the parsed `scope` parameter (nil when absent).
+	Scopes []string
+	Actor  manage.Actor
+}
+
+// Response is a successful token response (RFC 6749 §5.1).
+type Response struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope"`
+
+	// subject and jti are for the audit event only.
+	subject string `json:"-"`
+	jti     string `json:"-"`
+}
+
+// RateLimiter is consulted before a request is handled; key names the
+// client or address. It returns a wait > 0 when the request must be refused.
+type RateLimiter func(r *http.Request, key string) (wait time.Duration, err error)
+
+// Handler serves the token endpoint. Fields are set by the wiring.
+type Handler struct {
+	Store    store.Store
+	Manager  *manage.Manager
+	Keys     *signing.Keys
+	Audit    *audit.Recorder
+	Throttle manage.LoginThrottle
+	Logger   *slog.Logger
+
+	Issuer, Audience string
+	AccessTTL        time.Duration
+	RefreshTTL       time.Duration // absolute lifetime of a refresh family
+	RefreshIdleTTL   time.Duration // a refresh token unused this long expires
+	ReuseGrace       time.Duration
+	CodeTTL          time.Duration
+	// RefreshKey derives a used refresh token's successor (HMAC key).
+	RefreshKey []byte
+	// PasswordGrant enables the password grant server-wide.
+	PasswordGrant bool
+	MaxBody       int64
+	Now           func() time.Time
+	// ActorFrom extracts IP, user agent and request id.
+	ActorFrom func(r *http.Request) manage.Actor
+
+	grants map[oauth.GrantType]Grant
+}
+
+// Mount registers the endpoint and its /token alias. Disabled grants are
+// not registered at all.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	h.grants = map[oauth.GrantType]Grant{}
+	add := func(g Grant) { h.grants[g.GrantType()] = g }
+	if h.PasswordGrant {
+		add(&passwordGrant{h: h})
+	}
+	add(&refreshGrant{h: h})
+	add(&clientCredentialsGrant{h: h})
+	add(&codeGrant{h: h})
+	mux.HandleFunc("POST /oauth2/token", h.handleToken)
+	mux.HandleFunc("POST /token", h.handleToken)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return store.Normalize(h.Now())
+	}
+	return store.Normalize(time.Now())
+}
+
+func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
+	resp, err := h.serve(r)
+	if err != nil {
+		var oe *oauth.Error
+		if !errors.As(err, &oe) && h.Logger != nil {
+			h.Logger.ErrorContext(r.Context(), "token endpoint", "err", err)
+		}
+		oauth.WriteError(w, err)
+		return
+	}
+	oauth.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) serve(r *http.Request) (*Response, error) {
+	form, oerr := oauth.ParseForm(r, h.MaxBody)
+	if oerr != nil {
+		return nil, oerr
+	}
+	gt, oerr := oauth.Required(form, "grant_type")
+	if oerr != nil {
+		return nil, oerr
+	}
+	grant, ok := h.grants[oauth.GrantType(gt)]
+	if !ok {
+		return nil, oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", truncate(gt))
+	}
+	var actor manage.Actor
+	if h.ActorFrom != nil {
+		actor = h.ActorFrom(r)
+	}
+	client, err := h.authenticateClient(r, form, grant)
+	if err != nil {
+		h.recordFailure(r.Context(), actor, gt, err)
+		return nil, err
+	}
+	if !contains(client.GrantTypes, gt) {
+		err := oauth.Errorf(oauth.UnauthorizedClient, "client is not allowed to use grant_type %s", gt)
+		h.recordFailure(r.Context(), actor, gt, err)
+		return nil, err
+	}
+	req := &Request{Form: form, Client: client, Actor: actor}
+	if s, oerr := oauth.Single(form, "scope"); oerr != nil {
+		return nil, oerr
+	} else if s != "" {
+		if req.Scopes, oerr = oauth.ParseScope(s); oerr != nil {
+			return nil, oerr
+		}
+	}
+	resp, err := grant.Handle(r.Context(), req)
+	if err != nil {
+		h.recordFailure(r.Context(), actor, gt, err)
+		return nil, err
+	}
+	if actor.ID == "" {
+		actor.ID = client.ID
+	}
+	h.record(r.Context(), actor, audit.TokenIssued, resp.subject, "success", "grant="+gt+" jti="+resp.jti)
+	return resp, nil
+}
+
+// authenticateClient implements RFC 6749 §2.3 for the token endpoint.
+func (h *Handler) authenticateClient(r *http.Request, form url.Values, g Grant) (store.Client, error) {
+	ca, oerr := oauth.ClientCredentials(r, form)
+	if oerr != nil {
+		return store.Client{}, oerr
+	}
+	if ca.ID == "" {
+		switch g.GrantType() {
+		case oauth.GrantPassword, oauth.GrantRefreshToken:
+			ca.ID = FirstPartyClientID
+		default:
+			return store.Client{}, oauth.Errorf(oauth.InvalidClient, "client authentication is required")
+		}
+	}
+	basic := ca.Method == oauth.AuthSecretBasic
+	fail := func(desc string) error {
+		e := oauth.Errorf(oauth.InvalidClient, "%s", desc)
+		e.UseBasic = basic
+		return e
+	}
+	c, err := h.Store.GetClient(r.Context(), ca.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, fail("client authentication failed")
+	}
+	if err != nil {
+		return store.Client{}, err
+	}
+	if c.Public {
+		if ca.Secret != "" {
+			return store.Client{}, fail("public clients do not authenticate with a secret")
+		}
+		return c, nil
+	}
+	if ca.Secret == "" || !secret.Matches(c.SecretHash, ca.Secret) {
+		return store.Client{}, fail("client authentication failed")
+	}
+	return c, nil
+}
+
+func (h *Handler) record(ctx context.Context, a manage.Actor, action audit.Action, target, result, reason string) {
+	if h.Audit == nil {
+		return
+	}
+	err := h.Audit.Record(ctx, audit.Event{
+		Action: action, Actor: a.ID, Target: target, IP: a.IP, UserAgent: a.UserAgent,
+		RequestID: a.RequestID, Result: result, Reason: reason,
+	})
+	if err != nil && h.Logger != nil {
+		h.Logger.ErrorContext(ctx, "audit record failed", "err", err)
+	}
+}
+
+func (h *Handler) recordFailure(ctx context.Context, a manage.Actor, gt string, err error) {
+	var oe *oauth.Error
+	code := "server_error"
+	if errors.As(err, &oe) {
+		code = oe.Code
+	}
+	h.record(ctx, a, audit.TokenIssued, "", "failure", "grant="+truncate(gt)+" error="+code)
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,111 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// grantInfo says who a token is for; the grants fill it, issue mints.
+type grantInfo struct {
+	Subject  string // user id, or client id for client credentials
+	UserID   string // "" for client credentials
+	Client   store.Client
+	Scopes   []string
+	AuthTime time.Time
+	Nonce    string
+	// FamilyID groups the tokens of one grant (a code, a login): access
+	// token ids start with it so the whole grant can be revoked at once.
+	FamilyID string
+	// Refresh mints a refresh token (a new family, or Successor when set).
+	Refresh bool
+	// RefreshValue, when set, is returned as the refresh token as is (the
+	// successor of a rotated token, already stored).
+	RefreshValue string
+}
+
+// issue mints the access token and, as requested, a refresh token and an
+// ID token.
+func (h *Handler) issue(ctx context.Context, g grantInfo) (*Response, error) {
+	now := h.now()
+	jti := store.NewID()
+	if g.FamilyID != "" {
+		jti = g.FamilyID + "." + jti
+	}
+	at, err := h.Keys.IssueAccessToken(signing.AccessClaims{
+		Issuer: h.Issuer, Subject: g.Subject, Audience: []string{h.Audience},
+		IssuedAt: now, NotBefore: now, Expiry: now.Add(h.AccessTTL),
+		ID: jti, ClientID: g.Client.ID, Scope: oauth.ScopeString(g.Scopes),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issue access token: %w", err)
+	}
+	resp := &Response{
+		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(h.AccessTTL / time.Second),
+		Scope: oauth.ScopeString(g.Scopes), subject: g.Subject, jti: jti,
+	}
+	switch {
+	case g.RefreshValue != "":
+		resp.RefreshToken = g.RefreshValue
+	case g.Refresh:
+		value, _ := secret.Mint(RefreshPrefix)
+		rt := store.RefreshToken{
+			Hash: secret.Hash(value), FamilyID: g.FamilyID, ClientID: g.Client.ID, UserID: g.UserID,
+			Scopes: g.Scopes, AuthTime: g.AuthTime, CreatedAt: now,
+			ExpiresAt: now.Add(h.RefreshTTL), IdleExpires: now.Add(h.refreshIdle()),
+		}
+		if err := h.Store.CreateRefreshToken(ctx, rt); err != nil {
+			return nil, fmt.Errorf("store refresh token: %w", err)
+		}
+		resp.RefreshToken = value
+	}
+	if g.UserID != "" && contains(g.Scopes, "openid") {
+		idt, err := h.Keys.IssueIDToken(signing.IDClaims{
+			Issuer: h.Issuer, Subject: g.UserID, Audience: []string{g.Client.ID},
+			IssuedAt: now, Expiry: now.Add(h.AccessTTL), AuthTime: g.AuthTime,
+			Nonce: g.Nonce, AuthorizedParty: g.Client.ID, AccessToken: at,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("issue id token: %w", err)
+		}
+		resp.IDToken = idt
+	}
+	return resp, nil
+}
+
+func (h *Handler) refreshIdle() time.Duration {
+	if h.RefreshIdleTTL <= 0 || h.RefreshIdleTTL > h.RefreshTTL {
+		return h.RefreshTTL
+	}
+	return h.RefreshIdleTTL
+}
+
+// narrow applies RFC 6749 §3.3: no requested scope means all allowed ones;
+// anything beyond them is invalid_scope.
+func narrow(requested, allowed []string) ([]string, error) {
+	s, oerr := oauth.Narrow(requested, allowed)
+	if oerr != nil {
+		return nil, oerr
+	}
+	return s, nil
+}
+
+// clientScopes bounds what a client may ask for: its registered scopes, or
+// anything when it registered none.
+func clientScopes(c store.Client, have []string) []string {
+	if len(c.Scopes) == 0 {
+		return have
+	}
+	var out []string
+	for _, s := range have {
+		if contains(c.Scopes, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

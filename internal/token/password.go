@@ -1,0 +1,60 @@
+package token
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// passwordGrant is the resource-owner password grant (RFC 6749 §4.3), for
+// trusted first-party login forms only.
+type passwordGrant struct{ h *Handler }
+
+func (g *passwordGrant) GrantType() oauth.GrantType { return oauth.GrantPassword }
+func (g *passwordGrant) RequiresClientAuth() bool   { return true }
+
+func (g *passwordGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
+	username, oerr := oauth.Required(req.Form, "username")
+	if oerr != nil {
+		return nil, oerr
+	}
+	pw, oerr := oauth.Required(req.Form, "password")
+	if oerr != nil {
+		return nil, oerr
+	}
+	u, err := g.h.Manager.Login(ctx, req.Actor, g.h.Throttle, username, pw)
+	if err != nil {
+		return nil, loginError(err)
+	}
+	scopes, err := narrow(req.Scopes, clientScopes(req.Client, u.Scopes))
+	if err != nil {
+		return nil, err
+	}
+	now := g.h.now()
+	return g.h.issue(ctx, grantInfo{
+		Subject: u.ID, UserID: u.ID, Client: req.Client, Scopes: scopes, AuthTime: now,
+		FamilyID: store.NewID(), Refresh: contains(req.Client.GrantTypes, string(oauth.GrantRefreshToken)),
+	})
+}
+
+// loginError maps manage.Login errors to RFC 6749 §5.2 errors.
+func loginError(err error) error {
+	var te *manage.ThrottledError
+	switch {
+	case errors.Is(err, manage.ErrBadCredentials):
+		return oauth.Errorf(oauth.InvalidGrant, "invalid username or password")
+	case errors.As(err, &te):
+		e := oauth.Errorf(oauth.InvalidGrant, "too many failed logins; try again later")
+		e.Status = 429
+		e.RetryAfter = te.RetryAfter
+		return e
+	case errors.Is(err, manage.ErrBusy):
+		e := oauth.Errorf(oauth.TemporarilyUnavailable, "too many logins in progress; try again shortly")
+		e.RetryAfter = 1e9
+		return e
+	}
+	return err
+}

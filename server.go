@@ -1,0 +1,451 @@
+package gatehouse
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse/guard"
+	"github.com/gatehouse/gatehouse/internal/api"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/httpmw"
+	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/wellknown"
+)
+
+// Server is a running gatehouse authorization server. It is an
+// http.Handler; use Mount to add its routes to your own mux instead.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *sqlstore.DB
+	keys     *signing.Keys
+	hasher   *password.Hasher
+	manager  *manage.Manager
+	guard    *guard.Guard
+	revoked  *revocation.Set
+	feed     *revocation.Feed
+	usage    *audit.UsageAggregator
+	users    *manage.UserCache
+	verifier *manage.Verifier
+	ip       httpmw.IPResolver
+	registry *prometheus.Registry
+	metrics  *httpmw.Metrics
+
+	handler http.Handler
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closeMu sync.Once
+}
+
+// New opens the store named by cfg.DatabaseURL, applies pending
+// migrations, makes sure a signing key and the built-in first-party client
+// exist and starts the background work (revocation feed, usage
+// aggregation). Close stops it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.init(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.start(bg)
+	return s, nil
+}
+
+// Open opens the store, applies pending migrations and wires every
+// component, but starts nothing and creates no key: it is what tools such
+// as the CLI use to work on a server's database, even while the server
+// runs. Close it when done.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if err := s.open(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.db.Migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if err := s.build(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// init creates what a serving server needs on first start.
+func (s *Server) init(ctx context.Context) error {
+	created, err := s.keys.Ensure(ctx)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	if created {
+		s.log.Info("created signing key", "kid", s.keys.ActiveKeyID(), "alg", s.cfg.SigningAlg)
+	}
+	if err := s.ensureFirstPartyClient(ctx); err != nil {
+		return err
+	}
+	if err := s.feed.Sync(ctx); err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies pending schema migrations to the store named by
+// cfg.DatabaseURL and returns how many were pending.
+func Migrate(ctx context.Context, cfg Config) (int, error) {
+	cfg.setDefaults()
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return 0, fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+	n, err := db.Pending(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("check migrations: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	return n, nil
+}
+
+// Keys returns the signing keys (for `gatehouse key`).
+func (s *Server) Keys() *signing.Keys { return s.keys }
+
+// Config returns the configuration in effect, defaults applied.
+func (s *Server) Config() Config { return s.cfg }
+
+func (s *Server) open(ctx context.Context) error {
+	db, err := sqlstore.Open(ctx, s.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	s.db = db
+	if s.cfg.Secret == nil {
+		sec, err := loadSecret(s.cfg, s.log)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		s.cfg.Secret = sec
+	}
+	return nil
+}
+
+// build wires every component; it starts nothing.
+func (s *Server) build(ctx context.Context) error {
+	cfg := s.cfg
+	params := password.DefaultParams()
+	if cfg.InsecureFastPasswordHashing {
+		params = password.TestParams()
+	}
+	s.hasher = password.New(password.Config{Params: params})
+	keys, err := signing.New(signing.Config{
+		Store: s.db, Secret: cfg.Secret, Algorithm: cfg.SigningAlg, HMACSecret: cfg.JWTSecret,
+		MaxTokenTTL: cfg.AccessTokenTTL + cfg.ClockSkew, Now: cfg.Now, Logger: s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	s.keys = keys
+	s.revoked = revocation.NewSet(cfg.Now)
+	s.feed = &revocation.Feed{Store: s.db, Set: s.revoked, Now: cfg.Now, Logger: s.log}
+	rec := &audit.Recorder{Store: s.db, Logger: s.log, Now: cfg.Now}
+	s.manager = &manage.Manager{
+		Store: s.db, Hasher: s.hasher, Keys: s.keys, Audit: rec,
+		Revoker:      &revocation.Revoker{Store: s.db, Set: s.revoked, Now: cfg.Now},
+		Logger:       s.log,
+		APIKeyPrefix: cfg.APIKeyPrefix, MaxTokenTTL: cfg.AccessTokenTTL + cfg.ClockSkew, Now: cfg.Now,
+	}
+	s.usage = &audit.UsageAggregator{Recorder: rec, Keys: s.db, Now: cfg.Now}
+	s.users = &manage.UserCache{Store: s.db, Now: cfg.Now}
+	s.manager.Invalidate = s.invalidate
+	proxies, err := httpmw.ParseTrustedProxies(strings.Join(cfg.TrustedProxies, ","))
+	if err != nil {
+		return fmt.Errorf("trusted proxies: %w", err)
+	}
+	s.ip = httpmw.IPResolver{Trusted: proxies}
+	s.verifier = &manage.Verifier{
+		Store: s.db, Prefix: cfg.APIKeyPrefix, Now: cfg.Now, Usage: s.usage, Revoked: s.revoked,
+		ClientIP: func(ctx context.Context) string {
+			if a := httpmw.ClientIPFrom(ctx); a.IsValid() {
+				return a.String()
+			}
+			return ""
+		},
+	}
+	g, err := guard.New(guard.Config{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: s.keys, APIKeys: s.verifier,
+		Revocations: s.revoked, APIKeyPrefix: cfg.APIKeyPrefix, Leeway: cfg.ClockSkew, Now: cfg.Now,
+		Logger: s.log, Enrich: s.enrich,
+	})
+	if err != nil {
+		return fmt.Errorf("guard: %w", err)
+	}
+	s.guard = g
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = httpmw.NewMetrics(s.registry)
+	return nil
+}
+
+// invalidate drops cached users and keys after a change on this node.
+func (s *Server) invalidate(keyID, userID string) {
+	s.verifier.Forget(keyID, userID)
+	if keyID == "" {
+		s.users.Forget(userID)
+	}
+}
+
+// enrich fills in the username of a bearer token's subject.
+func (s *Server) enrich(ctx context.Context, p *guard.Principal) error {
+	if p.Username != "" || p.Subject == "" || (p.ClientID != "" && p.Subject == p.ClientID) {
+		return nil
+	}
+	u, ok, err := s.users.Get(ctx, p.Subject)
+	if err != nil {
+		return err
+	}
+	if ok {
+		p.Username = u.Username
+	}
+	return nil
+}
+
+func (s *Server) start(ctx context.Context) {
+	run := func(f func(context.Context)) {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); f(ctx) }()
+	}
+	run(func(ctx context.Context) { s.feed.Run(ctx) })
+	run(func(ctx context.Context) { s.usage.Run(ctx, 10*time.Second) })
+}
+
+// Close stops background work and closes the store. In-flight requests
+// should be drained first (http.Server.Shutdown).
+func (s *Server) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.wg.Wait()
+		err = s.db.Close()
+	})
+	return err
+}
+
+// ServeHTTP serves every gatehouse route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Guard returns the embedded guard: it verifies tokens with the server's
+// keys and API keys against its store, and sees revocations at once.
+func (s *Server) Guard() *guard.Guard { return s.guard }
+
+// Manager returns the service layer the CLI and admin API use.
+func (s *Server) Manager() *manage.Manager { return s.manager }
+
+// Store returns the underlying store (for tests and tools).
+func (s *Server) Store() store.Store { return s.db }
+
+// Registry returns the Prometheus registry behind /metrics, so an
+// embedding application can add its own collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Mount registers gatehouse's routes on mux, each wrapped in gatehouse's
+// middleware (request id, panic recovery, access log, body limit). It
+// does not register "/".
+func (s *Server) Mount(mux *http.ServeMux) {
+	s.register(mux, s.wrap)
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	s.register(mux, func(h http.Handler) http.Handler { return h })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpmw.WriteJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+	return s.wrap(mux)
+}
+
+func (s *Server) wrap(h http.Handler) http.Handler {
+	return httpmw.Chain(h,
+		httpmw.RequestID,
+		httpmw.Recover(s.log),
+		s.ip.Middleware,
+		httpmw.AccessLog(s.log),
+		httpmw.BodyLimit(s.cfg.MaxBody),
+		httpmw.SecurityHeaders,
+		s.metrics.Middleware,
+	)
+}
+
+func (s *Server) actor(r *http.Request) manage.Actor {
+	a := manage.Actor{UserAgent: truncate(r.UserAgent(), 256), RequestID: httpmw.RequestIDFrom(r.Context())}
+	if ip := httpmw.ClientIPFrom(r.Context()); ip.IsValid() {
+		a.IP = ip.String()
+	}
+	return a
+}
+
+// mountPrefixes is the URL space gatehouse serves when mounted.
+var mountPrefixes = []string{
+	"/oauth2/", "/token", "/users/me", "/api-keys", "/api-keys/", "/admin/",
+	"/.well-known/", "/healthz", "/readyz", "/metrics",
+}
+
+// register adds every route to mux through wrap.
+func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
+	inner := http.NewServeMux()
+	th := &token.Handler{
+		Store: s.db, Manager: s.manager, Keys: s.keys, Audit: s.manager.Audit, Logger: s.log,
+		Issuer: s.cfg.Issuer, Audience: s.cfg.Audience, AccessTTL: s.cfg.AccessTokenTTL,
+		RefreshTTL: s.cfg.RefreshTokenTTL, RefreshIdleTTL: s.cfg.RefreshIdleTTL,
+		ReuseGrace: max(s.cfg.RefreshReuseGrace, 0), CodeTTL: s.cfg.AuthCodeTTL,
+		RefreshKey: s.derivedKey("refresh-successor"), PasswordGrant: !s.cfg.DisablePasswordGrant,
+		MaxBody: s.cfg.MaxBody, Now: s.cfg.Now, ActorFrom: s.actor,
+	}
+	th.Mount(inner)
+	ah := &api.Handler{Manager: s.manager, Store: s.db, Guard: s.guard, Logger: s.log, ActorFrom: s.actor}
+	ah.Mount(inner)
+	wk := &wellknown.Handler{Issuer: s.cfg.Issuer, Keys: s.keys, PasswordGrant: !s.cfg.DisablePasswordGrant}
+	wk.Mount(inner)
+	inner.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	inner.HandleFunc("GET /readyz", s.handleReady)
+	inner.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+
+	// Hand gatehouse's part of the URL space to inner, wrapped once.
+	h := wrap(inner)
+	for _, p := range mountPrefixes {
+		mux.Handle(p, h)
+	}
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: store unreachable", "err", err)
+		httpmw.WriteJSONError(w, http.StatusServiceUnavailable, "not_ready", "store unreachable")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
+
+// ensureFirstPartyClient creates the built-in client that the password
+// grant uses when a request names none.
+func (s *Server) ensureFirstPartyClient(ctx context.Context) error {
+	_, err := s.db.GetClient(ctx, token.FirstPartyClientID)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("get first-party client: %w", err)
+	}
+	now := store.Normalize(s.cfg.Now())
+	err = s.db.CreateClient(ctx, store.Client{
+		ID: token.FirstPartyClientID, Name: "gatehouse first-party login", Public: true, FirstParty: true,
+		GrantTypes: []string{string(oauth.GrantPassword), string(oauth.GrantRefreshToken)},
+		CreatedAt:  now, UpdatedAt: now,
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("create first-party client: %w", err)
+	}
+	return nil
+}
+
+// derivedKey derives a purpose-bound key from the master secret.
+func (s *Server) derivedKey(purpose string) []byte {
+	m := hmac.New(sha256.New, s.cfg.Secret)
+	m.Write([]byte("gatehouse " + purpose))
+	return m.Sum(nil)
+}
+
+// loadSecret finds the master secret: the configured file, or for SQLite a
+// generated one kept beside the database.
+func loadSecret(cfg Config, log *slog.Logger) ([]byte, error) {
+	if cfg.SecretFile != "" {
+		b, err := os.ReadFile(cfg.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("read secret file: %w", err)
+		}
+		return ParseSecret(string(b))
+	}
+	if isPostgres(cfg.DatabaseURL) {
+		return nil, errors.New("GATEHOUSE_SECRET (or --secret-file) is required with PostgreSQL: " +
+			"every replica must share it; create one with: openssl rand -hex 32")
+	}
+	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	path += ".secret"
+	if b, err := os.ReadFile(path); err == nil {
+		return ParseSecret(string(b))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	var sec [32]byte
+	_, _ = rand.Read(sec[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // another process won the race
+		b, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return nil, fmt.Errorf("read secret: %w", rerr)
+		}
+		return ParseSecret(string(b))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create secret file: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(sec[:]) + "\n"); err != nil {
+		return nil, fmt.Errorf("write secret file: %w", err)
+	}
+	log.Warn("GATEHOUSE_SECRET is not set: generated a master secret and saved it beside the database; "+
+		"keep it safe and back it up with the database", "path", path)
+	return sec[:], nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
