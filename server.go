@@ -32,7 +32,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/wellknown"
 )
 
 // Server is a running gatehouse authorization server. It is an
@@ -171,7 +170,7 @@ func (s *Server) build(ctx context.Context) error {
 	if cfg.InsecureFastPasswordHashing {
 		params = password.TestParams()
 	}
-	s.hasher = password.New(password.Config{Params: params})
+	s.hasher = password.New(password.Config{Params: params, OnWait: s.observeHashWait})
 	keys, err := signing.New(signing.Config{
 		Store: s.db, Secret: cfg.Secret, Algorithm: cfg.SigningAlg, HMACSecret: cfg.JWTSecret,
 		MaxTokenTTL: cfg.AccessTokenTTL + cfg.ClockSkew, Now: cfg.Now, Logger: s.log,
@@ -181,7 +180,7 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.keys = keys
 	s.revoked = revocation.NewSet(cfg.Now)
-	s.feed = &revocation.Feed{Store: s.db, Set: s.revoked, Now: cfg.Now, Logger: s.log}
+	s.feed = &revocation.Feed{Store: s.db, Set: s.revoked, Now: cfg.Now, Logger: s.log, OnLag: s.observeRevocationLag}
 	rec := &audit.Recorder{Store: s.db, Logger: s.log, Now: cfg.Now}
 	s.manager = &manage.Manager{
 		Store: s.db, Hasher: s.hasher, Keys: s.keys, Audit: rec,
@@ -209,7 +208,7 @@ func (s *Server) build(ctx context.Context) error {
 	g, err := guard.New(guard.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: s.keys, APIKeys: s.verifier,
 		Revocations: s.revoked, APIKeyPrefix: cfg.APIKeyPrefix, Leeway: cfg.ClockSkew, Now: cfg.Now,
-		Logger: s.log, Enrich: s.enrich,
+		Logger: s.log, Enrich: s.enrich, OnResult: s.observeAuth, Admit: s.admit,
 	})
 	if err != nil {
 		return fmt.Errorf("guard: %w", err)
@@ -218,6 +217,10 @@ func (s *Server) build(ctx context.Context) error {
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = httpmw.NewMetrics(s.registry)
+	s.buildMetrics()
+	if err := s.buildAbuse(ctx); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -249,8 +252,9 @@ func (s *Server) start(ctx context.Context) {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); f(ctx) }()
 	}
-	run(func(ctx context.Context) { s.feed.Run(ctx) })
 	run(func(ctx context.Context) { s.usage.Run(ctx, 10*time.Second) })
+	s.startReplication(ctx, run)
+	s.startAbuse(ctx, run)
 }
 
 // Close stops background work and closes the store. In-flight requests
@@ -307,6 +311,7 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		s.ip.Middleware,
 		httpmw.AccessLog(s.log),
 		httpmw.BodyLimit(s.cfg.MaxBody),
+		s.limitRequest,
 		httpmw.SecurityHeaders,
 		s.metrics.Middleware,
 	)
@@ -323,7 +328,7 @@ func (s *Server) actor(r *http.Request) manage.Actor {
 // mountPrefixes is the URL space gatehouse serves when mounted.
 var mountPrefixes = []string{
 	"/oauth2/", "/token", "/users/me", "/api-keys", "/api-keys/", "/admin/",
-	"/.well-known/", "/healthz", "/readyz", "/metrics",
+	"/.well-known/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/",
 }
 
 // register adds every route to mux through wrap.
@@ -336,12 +341,14 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 		ReuseGrace: max(s.cfg.RefreshReuseGrace, 0), CodeTTL: s.cfg.AuthCodeTTL,
 		RefreshKey: s.derivedKey("refresh-successor"), PasswordGrant: !s.cfg.DisablePasswordGrant,
 		MaxBody: s.cfg.MaxBody, Now: s.cfg.Now, ActorFrom: s.actor,
+		Throttle: s.loginThrottle(), Limit: s.limitClient, Observe: s.observeToken,
 	}
 	th.Mount(inner)
 	ah := &api.Handler{Manager: s.manager, Store: s.db, Guard: s.guard, Logger: s.log, ActorFrom: s.actor}
 	ah.Mount(inner)
-	wk := &wellknown.Handler{Issuer: s.cfg.Issuer, Keys: s.keys, PasswordGrant: !s.cfg.DisablePasswordGrant}
-	wk.Mount(inner)
+	s.mountOAuth(inner)
+	s.mountReplication(inner)
+	s.mountAdmin(inner)
 	inner.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))

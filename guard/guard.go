@@ -64,6 +64,12 @@ type Config struct {
 	// does not carry (the embedded server sets Username). An error is
 	// logged and the principal is used as it is. Nil means none.
 	Enrich func(ctx context.Context, p *Principal) error
+	// Admit, if set, is called by [Guard.Require] and [Guard.RequireAny]
+	// for every authenticated request after its scopes were checked, with
+	// the principal; it may refuse the request by writing a response and
+	// returning false (the embedded server applies per-key and per-user
+	// rate limits here). Nil admits every request.
+	Admit func(w http.ResponseWriter, r *http.Request, p *Principal) bool
 }
 
 // Guard authenticates requests. It is safe for concurrent use and is not
@@ -81,6 +87,7 @@ type Guard struct {
 	logger       *slog.Logger
 	onResult     func(Method, error)
 	enrich       func(context.Context, *Principal) error
+	admit        func(http.ResponseWriter, *http.Request, *Principal) bool
 	// algs is the allow-list handed to the JWS parser; the per-key pin is
 	// checked after parsing.
 	algs []jose.SignatureAlgorithm
@@ -127,6 +134,7 @@ func New(cfg Config) (*Guard, error) {
 		logger:       cfg.Logger,
 		onResult:     cfg.OnResult,
 		enrich:       cfg.Enrich,
+		admit:        cfg.Admit,
 		algs:         allowedAlgorithms(),
 	}
 	if g.apiKeyPrefix == "" {
@@ -292,6 +300,9 @@ func (g *Guard) middleware(need []string, anyOf bool) func(http.Handler) http.Ha
 				e := scopeError(p, need, anyOf, scopeAttr)
 				g.logFailure(r.Context(), p.Method, e)
 				WriteError(w, e, g.realm)
+				return
+			}
+			if g.admit != nil && !g.admit(w, r, p) {
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))

@@ -59,10 +59,6 @@ type Response struct {
 	jti     string `json:"-"`
 }
 
-// RateLimiter is consulted before a request is handled; key names the
-// client or address. It returns a wait > 0 when the request must be refused.
-type RateLimiter func(r *http.Request, key string) (wait time.Duration, err error)
-
 // Handler serves the token endpoint. Fields are set by the wiring.
 type Handler struct {
 	Store    store.Store
@@ -86,6 +82,13 @@ type Handler struct {
 	Now           func() time.Time
 	// ActorFrom extracts IP, user agent and request id.
 	ActorFrom func(r *http.Request) manage.Actor
+	// Limit, when set, is asked after client authentication whether the
+	// client may have a token now; it may set headers on w and returns an
+	// error (an *oauth.Error with status 429) to refuse.
+	Limit func(w http.ResponseWriter, r *http.Request, c store.Client) error
+	// Observe, when set, learns the outcome and duration of every request
+	// (for metrics); grant is "" when the grant type was unusable.
+	Observe func(grant string, err error, d time.Duration)
 
 	grants map[oauth.GrantType]Grant
 }
@@ -113,7 +116,11 @@ func (h *Handler) now() time.Time {
 }
 
 func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
-	resp, err := h.serve(r)
+	start := time.Now()
+	resp, grant, err := h.serve(w, r)
+	if h.Observe != nil {
+		h.Observe(grant, err, time.Since(start))
+	}
 	if err != nil {
 		var oe *oauth.Error
 		if !errors.As(err, &oe) && h.Logger != nil {
@@ -125,51 +132,57 @@ func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
 	oauth.WriteJSON(w, http.StatusOK, resp)
 }
 
-func (h *Handler) serve(r *http.Request) (*Response, error) {
+// serve handles one token request; grant is the grant type once known.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (resp *Response, grant string, err error) {
 	form, oerr := oauth.ParseForm(r, h.MaxBody)
 	if oerr != nil {
-		return nil, oerr
+		return nil, "", oerr
 	}
 	gt, oerr := oauth.Required(form, "grant_type")
 	if oerr != nil {
-		return nil, oerr
+		return nil, "", oerr
 	}
-	grant, ok := h.grants[oauth.GrantType(gt)]
+	g, ok := h.grants[oauth.GrantType(gt)]
 	if !ok {
-		return nil, oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", truncate(gt))
+		return nil, "", oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", truncate(gt))
 	}
 	var actor manage.Actor
 	if h.ActorFrom != nil {
 		actor = h.ActorFrom(r)
 	}
-	client, err := h.authenticateClient(r, form, grant)
+	client, err := h.authenticateClient(r, form, g)
 	if err != nil {
 		h.recordFailure(r.Context(), actor, gt, err)
-		return nil, err
+		return nil, gt, err
 	}
 	if !contains(client.GrantTypes, gt) {
 		err := oauth.Errorf(oauth.UnauthorizedClient, "client is not allowed to use grant_type %s", gt)
 		h.recordFailure(r.Context(), actor, gt, err)
-		return nil, err
+		return nil, gt, err
+	}
+	if h.Limit != nil {
+		if err := h.Limit(w, r, client); err != nil {
+			return nil, gt, err
+		}
 	}
 	req := &Request{Form: form, Client: client, Actor: actor}
 	if s, oerr := oauth.Single(form, "scope"); oerr != nil {
-		return nil, oerr
+		return nil, gt, oerr
 	} else if s != "" {
 		if req.Scopes, oerr = oauth.ParseScope(s); oerr != nil {
-			return nil, oerr
+			return nil, gt, oerr
 		}
 	}
-	resp, err := grant.Handle(r.Context(), req)
+	resp, err = g.Handle(r.Context(), req)
 	if err != nil {
 		h.recordFailure(r.Context(), actor, gt, err)
-		return nil, err
+		return nil, gt, err
 	}
 	if actor.ID == "" {
 		actor.ID = client.ID
 	}
 	h.record(r.Context(), actor, audit.TokenIssued, resp.subject, "success", "grant="+gt+" jti="+resp.jti)
-	return resp, nil
+	return resp, gt, nil
 }
 
 // authenticateClient implements RFC 6749 §2.3 for the token endpoint.
