@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlstoretest"
 )
 
 // testServer is a real gatehouse on SQLite in a temp dir behind httptest.
@@ -21,6 +22,19 @@ type testServer struct {
 	URL  string
 	HTTP *httptest.Server
 	Logs *lockedWriter
+}
+
+// eachBackend runs body once on SQLite and once on PostgreSQL (when
+// GATEHOUSE_TEST_POSTGRES_URL is set; in CI it must be), with a server
+// factory for that backend.
+func eachBackend(t *testing.T, body func(t *testing.T, newServer func(t testing.TB, opts ...func(*gatehouse.Config)) *testServer)) {
+	t.Run("sqlite", func(t *testing.T) { body(t, newTestServer) })
+	t.Run("postgres", func(t *testing.T) {
+		url := sqlstoretest.PostgresURL(t)
+		body(t, func(t testing.TB, opts ...func(*gatehouse.Config)) *testServer {
+			return newTestServer(t, append([]func(*gatehouse.Config){func(c *gatehouse.Config) { c.DatabaseURL = url }}, opts...)...)
+		})
+	})
 }
 
 // newTestServer builds the real server; opts may change the config.

@@ -298,11 +298,42 @@ func (s *Server) Mount(mux *http.ServeMux) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.register(mux, func(h http.Handler) http.Handler { return h })
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpmw.WriteJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
-	})
-	return s.wrap(mux)
+	return s.wrap(jsonMux{mux})
 }
+
+// jsonMux answers requests that match no route with a JSON 404 or 405
+// instead of ServeMux's plain-text pages.
+type jsonMux struct{ *http.ServeMux }
+
+func (m jsonMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := m.Handler(r)
+	if pattern != "" {
+		m.ServeMux.ServeHTTP(w, r)
+		return
+	}
+	// Let the mux decide between 404 and 405 (and set Allow), then write
+	// our own body.
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if allow := probe.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if probe.status == http.StatusMethodNotAllowed {
+		httpmw.WriteJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed here")
+		return
+	}
+	httpmw.WriteJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
+}
+
+// statusProbe records the status a handler would send, discarding the body.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(code int)        { p.status = code }
 
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return httpmw.Chain(h,
@@ -357,7 +388,7 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 	inner.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 
 	// Hand gatehouse's part of the URL space to inner, wrapped once.
-	h := wrap(inner)
+	h := wrap(jsonMux{inner})
 	for _, p := range mountPrefixes {
 		mux.Handle(p, h)
 	}

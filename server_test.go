@@ -107,7 +107,11 @@ func verifyWithJWKS(t *testing.T, s *testServer, token, alg string) atClaims {
 }
 
 func TestTokenEndpointErrors(t *testing.T) {
-	s := newTestServer(t)
+	eachBackend(t, testTokenEndpointErrors)
+}
+
+func testTokenEndpointErrors(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+	s := newServer(t)
 	mustCreateUser(t, s, "bob", "password-1", "read")
 	cases := []struct {
 		name       string
@@ -173,7 +177,11 @@ func TestScopeNarrowing(t *testing.T) {
 }
 
 func TestAPIKeys(t *testing.T) {
-	s := newTestServer(t)
+	eachBackend(t, testAPIKeys)
+}
+
+func testAPIKeys(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+	s := newServer(t)
 	mustCreateUser(t, s, "dave", "password-1", "read", "write")
 	key := mustAPIKey(t, s, "dave", "read")
 	if !strings.HasPrefix(key, "gk_") {
@@ -269,7 +277,11 @@ func TestAPIKeyRefusedWhenRevokedExpiredOrOwnerDisabled(t *testing.T) {
 }
 
 func TestDisabledUserTokensStopWorking(t *testing.T) {
-	s := newTestServer(t)
+	eachBackend(t, testDisabledUserTokensStopWorking)
+}
+
+func testDisabledUserTokensStopWorking(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+	s := newServer(t)
 	mustCreateUser(t, s, "gina", "password-1", "read")
 	tok := mustToken(t, s, "gina", "password-1")["access_token"].(string)
 	auth := map[string]string{"Authorization": "Bearer " + tok}
@@ -290,21 +302,25 @@ func TestDisabledUserTokensStopWorking(t *testing.T) {
 }
 
 func TestRestartKeepsTokensValid(t *testing.T) {
-	dir := t.TempDir()
-	cfg := func(c *gatehouse.Config) {
-		c.DatabaseURL = "sqlite:" + dir + "/g.db"
-		c.Issuer = "http://gatehouse.test"
-	}
-	s1 := newTestServer(t, cfg)
-	mustCreateUser(t, s1, "hank", "password-1")
-	tok := mustToken(t, s1, "hank", "password-1")["access_token"].(string)
-	s1.HTTP.Close()
-	s1.Close()
-	s2 := newTestServer(t, cfg)
-	res, body := get(t, s2.URL+"/users/me", map[string]string{"Authorization": "Bearer " + tok})
-	if res.StatusCode != 200 {
-		t.Fatalf("after restart: %d %s", res.StatusCode, body)
-	}
+	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+		dir := t.TempDir()
+		cfg := func(c *gatehouse.Config) {
+			if !strings.HasPrefix(c.DatabaseURL, "postgres") {
+				c.DatabaseURL = "sqlite:" + dir + "/g.db"
+			}
+			c.Issuer = "http://gatehouse.test"
+		}
+		s1 := newServer(t, cfg)
+		mustCreateUser(t, s1, "hank", "password-1")
+		tok := mustToken(t, s1, "hank", "password-1")["access_token"].(string)
+		s1.HTTP.Close()
+		s1.Close()
+		s2 := newServer(t, cfg)
+		res, body := get(t, s2.URL+"/users/me", map[string]string{"Authorization": "Bearer " + tok})
+		if res.StatusCode != 200 {
+			t.Fatalf("after restart: %d %s", res.StatusCode, body)
+		}
+	})
 }
 
 func TestBcryptHashIsUpgraded(t *testing.T) {
