@@ -1,0 +1,308 @@
+package manage
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlstoretest"
+)
+
+func TestMain(m *testing.M) { sqlstoretest.Main(m) }
+
+// clock is an adjustable test clock.
+type clock struct{ t atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.t.Store(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.Unix(0, c.t.Load()).UTC() }
+func (c *clock) Advance(d time.Duration) { c.t.Add(int64(d)) }
+
+func mustManager(t testing.TB) (*Manager, *clock) {
+	t.Helper()
+	db := sqlstoretest.NewSQLite(t)
+	clk := newClock()
+	set := revocation.NewSet(clk.Now)
+	return &Manager{
+		Store:   db,
+		Hasher:  password.New(password.Config{Params: password.TestParams()}),
+		Audit:   &audit.Recorder{Store: db, Now: clk.Now},
+		Revoker: &revocation.Revoker{Store: db, Set: set, Now: clk.Now},
+		Now:     clk.Now,
+	}, clk
+}
+
+func mustUser(t testing.TB, m *Manager, name string, scopes ...string) store.User {
+	t.Helper()
+	u, err := m.CreateUser(context.Background(), CLI(), NewUser{Username: name, Password: "password-1", Scopes: scopes})
+	if err != nil {
+		t.Fatalf("CreateUser(%q) error = %v", name, err)
+	}
+	return u
+}
+
+func TestNormalizeUsername(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+		wantErr        bool
+	}{
+		{name: "lower-cased", in: "Alice", want: "alice"},
+		{name: "fullwidth folded by NFKC", in: "Ａｌｉｃｅ", want: "alice"},
+		{name: "trimmed", in: "  bob ", want: "bob"},
+		{name: "email-like", in: "a.b+c@example.com", want: "a.b+c@example.com"},
+		{name: "unicode letters", in: "Jürgen", want: "jürgen"},
+		{name: "too short", in: "a", wantErr: true},
+		{name: "too long", in: strings.Repeat("a", 65), wantErr: true},
+		{name: "space inside", in: "a b", wantErr: true},
+		{name: "sql", in: "a'--", wantErr: true},
+		{name: "leading dash", in: "-rf", wantErr: true},
+		{name: "invalid utf-8", in: "ab\xff", wantErr: true},
+		{name: "control char", in: "ab\x00c", wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := NormalizeUsername(tc.in)
+			if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
+				t.Errorf("NormalizeUsername(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{in: "30s", want: 30 * time.Second},
+		{in: "15m", want: 15 * time.Minute},
+		{in: "90d", want: 90 * 24 * time.Hour},
+		{in: "1d12h", want: 36 * time.Hour},
+		{in: "0s", want: 0},
+		{in: "", wantErr: true},
+		{in: "-5d", wantErr: true},
+		{in: "-1h", wantErr: true},
+		{in: "soon", wantErr: true},
+		{in: "99999999d", wantErr: true},
+	}
+	for _, tc := range cases {
+		got, err := ParseDuration(tc.in)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestCreateAPIKeyScopes(t *testing.T) {
+	m, _ := mustManager(t)
+	ctx := context.Background()
+	mustUser(t, m, "alice", "read", "write")
+	cases := []struct {
+		name     string
+		in       NewAPIKey
+		want     string
+		wantKind Kind
+	}{
+		{name: "default is all of the owner's", in: NewAPIKey{Owner: "alice"}, want: "read write"},
+		{name: "subset", in: NewAPIKey{Owner: "alice", Scopes: []string{"read"}}, want: "read"},
+		{name: "beyond the owner", in: NewAPIKey{Owner: "alice", Scopes: []string{"admin"}}, wantKind: Forbidden},
+		{name: "limit bounds the default", in: NewAPIKey{Owner: "alice", Limit: []string{"read"}}, want: "read"},
+		{name: "beyond the limit", in: NewAPIKey{Owner: "alice", Scopes: []string{"write"}, Limit: []string{"read"}}, wantKind: Forbidden},
+		{name: "bad rate limit", in: NewAPIKey{Owner: "alice", RateLimit: "lots"}, wantKind: Invalid},
+		{name: "unknown owner", in: NewAPIKey{Owner: "nobody"}, wantKind: NotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := m.CreateAPIKey(ctx, CLI(), tc.in)
+			if tc.wantKind != 0 {
+				var me *Error
+				if !errors.As(err, &me) || me.Kind != tc.wantKind {
+					t.Fatalf("CreateAPIKey error = %v, want kind %d", err, tc.wantKind)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("CreateAPIKey error = %v", err)
+			}
+			if got := store.JoinScopes(k.Scopes); got != tc.want {
+				t.Errorf("scopes = %q, want %q", got, tc.want)
+			}
+			if !strings.HasPrefix(k.Secret, "gk_") || strings.Contains(string(k.Hash), k.Secret) {
+				t.Errorf("secret %q / hash mismatch", k.Secret)
+			}
+		})
+	}
+}
+
+func TestVerifier(t *testing.T) {
+	m, clk := mustManager(t)
+	ctx := context.Background()
+	mustUser(t, m, "bob", "read")
+	v := &Verifier{Store: m.Store, Now: clk.Now, Revoked: m.Revoker.Set}
+	m.Invalidate = v.Forget
+	k, err := m.CreateAPIKey(ctx, CLI(), NewAPIKey{Owner: "bob", ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(key string, wantOK bool) {
+		t.Helper()
+		p, err := v.VerifyAPIKey(ctx, key)
+		if (err == nil) != wantOK {
+			t.Fatalf("VerifyAPIKey = %v, %v; want ok %v", p, err, wantOK)
+		}
+		if wantOK && (p.Username != "bob" || p.KeyID != k.ID) {
+			t.Errorf("principal = %+v", p)
+		}
+	}
+	check(k.Secret, true)
+	// Same id, another secret: the checksum passes, the hash does not.
+	check(strings.Replace(k.Secret, k.Secret[16:20], "zzzz", 1), false)
+
+	// Rotation: the old secret works until the grace ends.
+	r, err := m.RotateAPIKey(ctx, CLI(), k.ID, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(r.Secret, true)
+	check(k.Secret, true)
+	clk.Advance(11 * time.Minute)
+	check(k.Secret, false)
+	check(r.Secret, true)
+
+	// Expiry.
+	clk.Advance(time.Hour)
+	check(r.Secret, false)
+}
+
+func TestVerifierRevokedAndDisabled(t *testing.T) {
+	m, clk := mustManager(t)
+	ctx := context.Background()
+	mustUser(t, m, "carol", "read")
+	v := &Verifier{Store: m.Store, Now: clk.Now, Revoked: m.Revoker.Set}
+	m.Invalidate = v.Forget
+	k1, _ := m.CreateAPIKey(ctx, CLI(), NewAPIKey{Owner: "carol"})
+	k2, _ := m.CreateAPIKey(ctx, CLI(), NewAPIKey{Owner: "carol"})
+	for _, k := range []CreatedAPIKey{k1, k2} {
+		if _, err := v.VerifyAPIKey(ctx, k.Secret); err != nil {
+			t.Fatalf("VerifyAPIKey: %v", err)
+		}
+	}
+	if _, err := m.RevokeAPIKey(ctx, CLI(), k1.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifyAPIKey(ctx, k1.Secret); !errors.Is(err, ErrInvalidAPIKey) {
+		t.Errorf("revoked key: %v", err)
+	}
+	// A change made behind the cache (another replica) shows after the TTL.
+	if _, err := m.Store.UpdateUser(ctx, k2.UserID, func(u store.User) (store.User, error) { u.Disabled = true; return u, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifyAPIKey(ctx, k2.Secret); err != nil {
+		t.Errorf("within the cache TTL the key still works: %v", err)
+	}
+	clk.Advance(2 * time.Second)
+	if _, err := v.VerifyAPIKey(ctx, k2.Secret); !errors.Is(err, ErrInvalidAPIKey) {
+		t.Errorf("owner disabled: %v", err)
+	}
+	// Logging a user out everywhere does not kill API keys.
+	if _, err := m.SetDisabled(ctx, CLI(), "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Logout(ctx, CLI(), "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifyAPIKey(ctx, k2.Secret); err != nil {
+		t.Errorf("after logout: %v", err)
+	}
+}
+
+type fakeThrottle struct {
+	wait                time.Duration
+	failures, successes int
+}
+
+func (f *fakeThrottle) Check(context.Context, string, string) (time.Duration, error) {
+	return f.wait, nil
+}
+func (f *fakeThrottle) Failure(context.Context, string, string) error { f.failures++; return nil }
+func (f *fakeThrottle) Success(context.Context, string, string) error { f.successes++; return nil }
+
+func TestLogin(t *testing.T) {
+	m, _ := mustManager(t)
+	ctx := context.Background()
+	u := mustUser(t, m, "dave", "read")
+	th := &fakeThrottle{}
+	if _, err := m.Login(ctx, CLI(), th, "DAVE", "password-1"); err != nil {
+		t.Fatalf("Login with another case: %v", err)
+	}
+	for _, tc := range []struct{ name, user, pw string }{
+		{"wrong password", "dave", "password-2"},
+		{"unknown user", "nobody", "password-1"},
+		{"invalid username", "a b", "password-1"},
+	} {
+		if _, err := m.Login(ctx, CLI(), th, tc.user, tc.pw); !errors.Is(err, ErrBadCredentials) {
+			t.Errorf("%s: Login error = %v, want ErrBadCredentials", tc.name, err)
+		}
+	}
+	if th.failures != 3 || th.successes != 1 {
+		t.Errorf("throttle saw %d failures and %d successes, want 3 and 1", th.failures, th.successes)
+	}
+	th.wait = time.Minute
+	var te *ThrottledError
+	if _, err := m.Login(ctx, CLI(), th, "dave", "password-1"); !errors.As(err, &te) || te.RetryAfter != time.Minute {
+		t.Errorf("throttled Login error = %v", err)
+	}
+	th.wait = 0
+	if _, err := m.SetDisabled(ctx, CLI(), "dave", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Login(ctx, CLI(), th, "dave", "password-1"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("disabled user: Login error = %v", err)
+	}
+	// A bcrypt hash (as passlib stored them) verifies and is upgraded.
+	legacy, _ := bcrypt.GenerateFromPassword([]byte("legacy-pass"), 4)
+	m.SetDisabled(ctx, CLI(), "dave", false)
+	m.Store.UpdateUser(ctx, u.ID, func(x store.User) (store.User, error) { x.PasswordHash = string(legacy); return x, nil })
+	if _, err := m.Login(ctx, CLI(), nil, "dave", "legacy-pass"); err != nil {
+		t.Fatalf("bcrypt login: %v", err)
+	}
+	got, _ := m.Store.GetUser(ctx, u.ID)
+	if !strings.HasPrefix(got.PasswordHash, "$argon2id$") {
+		t.Errorf("hash not upgraded: %.10s", got.PasswordHash)
+	}
+	// Every outcome was audited.
+	evs, _ := m.Store.ListAudit(ctx, store.AuditFilter{Action: string(audit.LoginFailed)})
+	if len(evs) < 4 {
+		t.Errorf("login.failed events = %d, want >= 4", len(evs))
+	}
+}
+
+func BenchmarkVerifyAPIKey(b *testing.B) {
+	m, _ := mustManager(b)
+	ctx := context.Background()
+	mustUser(b, m, "bench", "read")
+	k, err := m.CreateAPIKey(ctx, CLI(), NewAPIKey{Owner: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := &Verifier{Store: m.Store, TTL: time.Hour, Revoked: m.Revoker.Set}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.VerifyAPIKey(ctx, k.Secret); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
