@@ -49,6 +49,12 @@ type Config struct {
 	// KeyRotation rotates the signing key automatically this often; 0 = only
 	// by `gatehouse key rotate`.
 	KeyRotation time.Duration
+	// KeyPublishDelay is how long a new signing key is published in the
+	// JWKS before it signs; default 5s. Replicas hear of a new key within
+	// a second through the revocation feed, and remote guards refetch the
+	// JWKS on the notice and on an unknown kid at most once a second by
+	// default, so 5s leaves every verifier time to know the key first.
+	KeyPublishDelay time.Duration
 
 	// DisablePasswordGrant turns the password grant off server-wide.
 	DisablePasswordGrant bool
@@ -109,6 +115,7 @@ func (c *Config) setDefaults() {
 	def(&c.RefreshReuseGrace, 5*time.Second)
 	def(&c.ClockSkew, 5*time.Second)
 	def(&c.AuthCodeTTL, time.Minute)
+	def(&c.KeyPublishDelay, 5*time.Second)
 	if c.SigningAlg == "" {
 		c.SigningAlg = "ES256"
 	}
@@ -146,7 +153,7 @@ func (c Config) Validate() error {
 			bad("%s must not be negative", name)
 		}
 	}
-	if c.RefreshIdleTTL < 0 || c.KeyRotation < 0 {
+	if c.RefreshIdleTTL < 0 || c.KeyRotation < 0 || c.KeyPublishDelay < 0 {
 		bad("durations must not be negative")
 	}
 	if c.KeyRotation > 0 && c.KeyRotation < 2*c.AccessTokenTTL {

@@ -70,6 +70,14 @@ type Config struct {
 	// returning false (the embedded server applies per-key and per-user
 	// rate limits here). Nil admits every request.
 	Admit func(w http.ResponseWriter, r *http.Request, p *Principal) bool
+	// TokenCacheSize bounds how many verified access tokens the guard
+	// remembers (keyed by the SHA-256 of the token, each until it
+	// expires), so that a token seen again skips the signature check. The
+	// signing key's validity, the expiry and [Config.Revocations] are
+	// still checked on every request, and every request gets its own copy
+	// of the principal. Zero means [DefaultTokenCacheSize]; negative turns
+	// the cache off.
+	TokenCacheSize int
 }
 
 // Guard authenticates requests. It is safe for concurrent use and is not
@@ -88,6 +96,11 @@ type Guard struct {
 	onResult     func(Method, error)
 	enrich       func(context.Context, *Principal) error
 	admit        func(http.ResponseWriter, *http.Request, *Principal) bool
+	cache        *tokenCache
+	// gate, when set, is asked before any credential is verified; an
+	// error refuses the request (remote mode: the revocation feed is
+	// stale beyond RemoteConfig.MaxStale).
+	gate func() *Error
 	// algs is the allow-list handed to the JWS parser; the per-key pin is
 	// checked after parsing.
 	algs []jose.SignatureAlgorithm
@@ -136,6 +149,12 @@ func New(cfg Config) (*Guard, error) {
 		enrich:       cfg.Enrich,
 		admit:        cfg.Admit,
 		algs:         allowedAlgorithms(),
+	}
+	switch {
+	case cfg.TokenCacheSize == 0:
+		g.cache = newTokenCache(DefaultTokenCacheSize)
+	case cfg.TokenCacheSize > 0:
+		g.cache = newTokenCache(cfg.TokenCacheSize)
 	}
 	if g.apiKeyPrefix == "" {
 		g.apiKeyPrefix = defaultAPIKeyPrefix
@@ -211,6 +230,15 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, Method, *Error) {
 	apiKey = strings.Trim(apiKey, " \t")
 
 	ctx := r.Context()
+	if g.gate != nil && (apiKey != "" || isBearer) {
+		method := MethodBearer
+		if apiKey != "" || strings.HasPrefix(bearer, g.apiKeyPrefix) {
+			method = MethodAPIKey
+		}
+		if err := g.gate(); err != nil {
+			return nil, method, err
+		}
+	}
 	switch {
 	case apiKey != "" && isBearer:
 		return nil, "", invalidRequest("send either the X-API-Key header or an Authorization header, not both")

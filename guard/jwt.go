@@ -5,8 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"strings"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -62,32 +64,77 @@ func (g *Guard) verifyAccessToken(ctx context.Context, token string) (*Principal
 	if len(token) > maxCredentialSize {
 		return nil, invalidToken("token is too large", &MalformedTokenError{Err: errors.New("longer than 8 KiB")})
 	}
+	var sum [sha256.Size]byte
+	if g.cache != nil {
+		sum = sha256.Sum256([]byte(token))
+		if p, err, ok := g.cachedToken(ctx, &sum); ok {
+			return p, err
+		}
+	}
+	p, nbf, gerr := g.verifyUncached(ctx, token)
+	if gerr == nil && g.cache != nil {
+		g.cache.put(&sum, cachedToken{p: clonePrincipal(p), nbf: nbf}, g.now())
+	}
+	return p, gerr
+}
+
+// cachedToken answers from the verified-token cache; ok is false when the
+// token must be verified in full.
+func (g *Guard) cachedToken(ctx context.Context, sum *[sha256.Size]byte) (p *Principal, gerr *Error, ok bool) {
+	v, hit := g.cache.get(sum)
+	if !hit {
+		return nil, nil, false
+	}
+	c, now := v.p, g.now()
+	if !now.Before(c.ExpiresAt.Add(g.leeway)) {
+		g.cache.remove(sum)
+		return nil, invalidToken("token expired", &TokenExpiredError{Expiry: c.ExpiresAt}), true
+	}
+	if ahead := now.Add(g.leeway); ahead.Before(c.IssuedAt) || ahead.Before(v.nbf) {
+		return nil, nil, false // a clock set back: let the full check explain
+	}
+	// The key may have been revoked or may have left the key set since:
+	// verify in full then, which reports why.
+	if _, _, err := g.keys.VerificationKey(ctx, c.SigningKeyID); err != nil {
+		g.cache.remove(sum)
+		return nil, nil, false
+	}
+	p = clonePrincipal(c)
+	if g.revocations != nil && g.revocations.Revoked(p) {
+		return nil, invalidToken("token revoked", &TokenRevokedError{TokenID: p.TokenID}), true
+	}
+	return p, nil, true
+}
+
+// verifyUncached verifies a token in full; it also returns its "nbf"
+// (zero when absent).
+func (g *Guard) verifyUncached(ctx context.Context, token string) (*Principal, time.Time, *Error) {
 	tok, err := jwt.ParseSigned(token, g.algs)
 	if err != nil {
 		var algErr *jose.ErrUnexpectedSignatureAlgorithm
 		if errors.As(err, &algErr) {
-			return nil, invalidToken("token algorithm is not allowed", &AlgorithmError{Algorithm: string(algErr.Got)})
+			return nil, time.Time{}, invalidToken("token algorithm is not allowed", &AlgorithmError{Algorithm: string(algErr.Got)})
 		}
-		return nil, invalidToken("token is malformed", &MalformedTokenError{Err: err})
+		return nil, time.Time{}, invalidToken("token is malformed", &MalformedTokenError{Err: err})
 	}
 	// A compact JWS has exactly one signature; ParseSigned guarantees it.
 	h := tok.Headers[0]
 	if !isAccessTokenType(h.ExtraHeaders[jose.HeaderType]) {
-		return nil, invalidToken("token type must be at+jwt", &ClaimError{Claim: "typ", Reason: "is not at+jwt"})
+		return nil, time.Time{}, invalidToken("token type must be at+jwt", &ClaimError{Claim: "typ", Reason: "is not at+jwt"})
 	}
 	kid := h.KeyID
 	if kid == "" {
-		return nil, invalidToken("token has no key id", &KeyError{})
+		return nil, time.Time{}, invalidToken("token has no key id", &KeyError{})
 	}
 	key, alg, err := g.keys.VerificationKey(ctx, kid)
 	if err != nil {
-		return nil, invalidToken("token signing key is unknown", &KeyError{KeyID: kid, Err: err})
+		return nil, time.Time{}, invalidToken("token signing key is unknown", &KeyError{KeyID: kid, Err: err})
 	}
 	if h.Algorithm != string(alg) {
-		return nil, invalidToken("token algorithm does not match its key", &AlgorithmError{KeyID: kid, Algorithm: h.Algorithm, Want: string(alg)})
+		return nil, time.Time{}, invalidToken("token algorithm does not match its key", &AlgorithmError{KeyID: kid, Algorithm: h.Algorithm, Want: string(alg)})
 	}
 	if err := checkKey(key, alg, g.algs); err != nil {
-		return nil, invalidToken("token signing key is unusable", &KeyError{KeyID: kid, Err: err})
+		return nil, time.Time{}, invalidToken("token signing key is unusable", &KeyError{KeyID: kid, Err: err})
 	}
 
 	// Claims with no destination verifies the signature and decodes nothing,
@@ -97,15 +144,20 @@ func (g *Guard) verifyAccessToken(ctx context.Context, token string) (*Principal
 		if !errors.Is(err, jose.ErrCryptoFailure) {
 			desc = "token signature could not be verified" // e.g. an unsupported "crit" header
 		}
-		return nil, invalidToken(desc, &SignatureError{KeyID: kid, Err: err})
+		return nil, time.Time{}, invalidToken(desc, &SignatureError{KeyID: kid, Err: err})
 	}
 	// The payload has just been verified with the pinned key, so reading it
 	// "without verification" reads verified bytes.
 	var c accessClaims
 	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
-		return nil, invalidToken("token claims are malformed", &MalformedTokenError{Err: err})
+		return nil, time.Time{}, invalidToken("token claims are malformed", &MalformedTokenError{Err: err})
 	}
-	return g.checkClaims(&c, kid)
+	var nbf time.Time
+	if c.NotBefore != nil {
+		nbf = c.NotBefore.Time().UTC()
+	}
+	p, gerr := g.checkClaims(&c, kid)
+	return p, nbf, gerr
 }
 
 // isAccessTokenType checks the "typ" header of RFC 9068 §2.1; media type

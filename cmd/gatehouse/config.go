@@ -67,6 +67,7 @@ var settings = []setting{
 		}},
 	durationSetting("clock-skew", "5s", "leeway for exp/nbf/iat checks", func(c *gatehouse.Config) *time.Duration { return &c.ClockSkew }),
 	durationSetting("key-rotation", "", "rotate the signing key this often (default: only by 'key rotate')", func(c *gatehouse.Config) *time.Duration { return &c.KeyRotation }),
+	durationSetting("key-publish-delay", "5s", "how long a new signing key is published before it signs", func(c *gatehouse.Config) *time.Duration { return &c.KeyPublishDelay }),
 	{flag: "signing-alg", def: "ES256", usage: "ES256, EdDSA, RS256 or HS256 (secret in GATEHOUSE_JWT_SECRET)",
 		apply: func(c *gatehouse.Config, v string) error { c.SigningAlg = v; return nil }},
 	{flag: "password-grant", def: "true", usage: "enable the password grant server-wide",

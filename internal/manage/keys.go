@@ -53,3 +53,21 @@ func (m *Manager) notify(ctx context.Context, what string) {
 		m.Logger.WarnContext(ctx, "publish change notice", "what", what, "err", err)
 	}
 }
+
+// RotateSigningKeyIfDue rotates the signing key when the current one is
+// period old or older (see signing.Keys.RotateIfDue): every replica may
+// call it on a timer and exactly one rotates. When this call rotated, the
+// other replicas are told to reload their keys and the rotation is
+// audited.
+func (m *Manager) RotateSigningKeyIfDue(ctx context.Context, a Actor, period time.Duration) (store.SigningKey, bool, error) {
+	rotated, k, err := m.Keys.RotateIfDue(ctx, period)
+	if err != nil || !rotated {
+		if err != nil {
+			err = fmt.Errorf("rotate signing key: %w", err)
+		}
+		return store.SigningKey{}, false, err
+	}
+	m.notify(ctx, EventKeysChanged)
+	m.record(ctx, a, audit.KeyRotated, k.ID, resultSuccess, "automatic")
+	return k, true, nil
+}

@@ -31,8 +31,16 @@ type Feed struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 	OnLag    func(time.Duration)
+	// OnEntries, when set, receives after each successful Sync the entries
+	// it read that no earlier Sync passed on (Seq above the highest one
+	// delivered so far), in Seq order. It runs under the Feed's lock: it
+	// must be quick and must not call Sync. The wiring uses it to drop
+	// caches (a revoked API key, a disabled user) and to reload keys.
+	OnEntries func([]store.Revocation)
 
-	mu      sync.Mutex // serialises Sync
+	mu        sync.Mutex // serialises Sync
+	delivered int64      // highest Seq passed to OnEntries and subscribers
+	subs      map[*subscriber]struct{}
 	samples []sample   // cursor after each recent poll, oldest first
 	lastOK  time.Time  // start of the last successful poll
 
@@ -96,6 +104,7 @@ func (f *Feed) Sync(ctx context.Context) error {
 	defer f.mu.Unlock()
 	start := f.now()
 	after := f.readFrom(start)
+	var fresh []store.Revocation
 	for {
 		rs, err := f.Store.ListRevocations(ctx, after, start, pollBatch)
 		if err != nil {
@@ -103,11 +112,21 @@ func (f *Feed) Sync(ctx context.Context) error {
 		}
 		for _, r := range rs {
 			f.Set.Apply(r)
+			if r.Seq > f.delivered {
+				fresh = append(fresh, r)
+			}
 		}
 		if len(rs) < pollBatch {
 			break
 		}
 		after = rs[len(rs)-1].Seq
+	}
+	if len(fresh) > 0 {
+		f.delivered = fresh[len(fresh)-1].Seq
+		if f.OnEntries != nil {
+			f.OnEntries(fresh)
+		}
+		f.publish(fresh)
 	}
 	f.Set.maybeSweep()
 	f.lastOK = start
@@ -146,6 +165,14 @@ func (f *Feed) record(now time.Time) {
 		drop = i + 1
 	}
 	f.samples = append(f.samples[:0], f.samples[drop:]...)
+}
+
+// LastSync returns when the last successful [Feed.Sync] started (zero
+// before the first): everything committed before then has been applied.
+func (f *Feed) LastSync() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastOK
 }
 
 // Run polls until ctx is done, then returns nil. Failed polls are logged
@@ -198,6 +225,10 @@ type Revoker struct {
 	Store store.Revocations
 	Set   *Set
 	Now   func() time.Time
+	// Notify, when set, is called after each entry is stored; the wiring
+	// points it at [Feed.Notify] so the local feed passes the entry on to
+	// its subscribers (remote guards) without waiting for its next poll.
+	Notify func()
 }
 
 // Revoke records a revocation of the given kind (one of the store.Revoke*
@@ -241,6 +272,9 @@ func (r *Revoker) Revoke(ctx context.Context, kind, value string, at, expires ti
 		stored, err = r.Store.AddRevocation(ctx, entry)
 		if err == nil {
 			entry = stored
+			if r.Notify != nil {
+				defer r.Notify()
+			}
 		} else {
 			err = fmt.Errorf("revoke %s: %w", kind, err)
 		}

@@ -102,7 +102,7 @@ type Keys struct {
 	idAlg        jose.SignatureAlgorithm // ID tokens
 	hmac         *key                    // HS256 only
 	maxTTL       time.Duration
-	publishDelay time.Duration
+	publishDelay atomic.Int64 // time.Duration; see SetPublishDelay
 	now          func() time.Time
 	log          *slog.Logger
 
@@ -163,10 +163,10 @@ func New(cfg Config) (*Keys, error) {
 		alg:          jose.SignatureAlgorithm(alg),
 		idAlg:        jose.SignatureAlgorithm(idAlg),
 		maxTTL:       cfg.MaxTokenTTL,
-		publishDelay: cfg.PublishDelay,
 		now:          cfg.Now,
 		log:          cfg.Logger,
 	}
+	k.publishDelay.Store(int64(cfg.PublishDelay))
 	if k.maxTTL == 0 {
 		k.maxTTL = DefaultMaxTokenTTL
 	}

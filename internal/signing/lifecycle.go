@@ -138,7 +138,7 @@ func (k *Keys) Rotate(ctx context.Context) (store.SigningKey, error) {
 	var first store.SigningKey
 	for i, alg := range k.keyAlgs() {
 		cur := currentKeys(recs, alg)
-		activates := now.Add(k.publishDelay)
+		activates := now.Add(k.PublishDelay())
 		if len(cur) == 0 {
 			activates = now // nothing signs meanwhile
 		}
