@@ -52,6 +52,7 @@ type Server struct {
 	ip       httpmw.IPResolver
 	registry *prometheus.Registry
 	metrics  *httpmw.Metrics
+	repl     replication
 
 	handler http.Handler
 	cancel  context.CancelFunc
@@ -358,7 +359,7 @@ func (s *Server) actor(r *http.Request) manage.Actor {
 
 // mountPrefixes is the URL space gatehouse serves when mounted.
 var mountPrefixes = []string{
-	"/oauth2/", "/token", "/users/me", "/api-keys", "/api-keys/", "/admin/",
+	"/oauth2/", "/token", "/users/me", "/users/me/logout", "/api-keys", "/api-keys/", "/admin/",
 	"/.well-known/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/",
 }
 
