@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse/gatehouse/guard"
 )
 
 // discard is a ResponseWriter that keeps nothing, so that benchmarks
@@ -57,4 +59,18 @@ func BenchmarkRequireAPIKey(b *testing.B) {
 
 func BenchmarkRequireAPIKeyAsBearer(b *testing.B) {
 	benchmarkRequire(b, func(*fixture) *http.Request { return bearerRequest(validAPIKey) })
+}
+
+// BenchmarkRequireBearerES256Uncached is BenchmarkRequireBearerES256 with
+// the verified-token cache off: every request checks the signature.
+func BenchmarkRequireBearerES256Uncached(b *testing.B) {
+	fx := newFixture(b)
+	g := fx.guard(b, func(c *guard.Config) { c.TokenCacheSize = -1 })
+	r := bearerRequest(mustSign(b, fx.ec, jose.ES256, headers("ec1"), claims()))
+	h := g.Require("read")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	w := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
 }

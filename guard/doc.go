@@ -25,6 +25,25 @@
 // [errors.As] as one of the typed errors in this package, for example
 // [*TokenExpiredError].
 //
+// A verified access token is remembered (keyed by its SHA-256, until it
+// expires, [Config.TokenCacheSize]), so a token seen again skips the
+// signature check; its key, expiry and revocation are still checked on
+// every request.
+//
+// # Remote mode
+//
+// [NewRemote] builds a guard for a service that only knows gatehouse's
+// issuer URL: it reads discovery, verifies tokens with the published JWKS
+// ([RemoteKeySet]: cached, refetched on an unknown kid with one fetch in
+// flight and a minimum interval), checks API keys by RFC 7662
+// introspection ([Introspector]: short positive and negative caches keyed
+// by issuer and key hash) and follows the server's revocation feed (GET
+// /oauth2/revocations, server-sent events resumed with Last-Event-ID) into
+// a [DenyList]. When the feed has been silent for longer than
+// [RemoteConfig.MaxStale] every credential is refused with 503
+// temporarily_unavailable until it is back; [Remote.Status] and
+// [RemoteConfig.OnStatus] report it.
+//
 // The guard is a leaf package so that any Go service can import it: it
 // depends only on the standard library and go-jose, and imports no gatehouse
 // internal package, no database driver and no metrics library (a test
