@@ -53,6 +53,23 @@ func (e *env) keyCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(list, rotate)
+	revoke := &cobra.Command{
+		Use:   "revoke KID",
+		Short: "withdraw a signing key: it leaves the JWKS and every token it signed is refused, on every replica",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				if err := s.Manager().RevokeSigningKey(ctx, manage.CLI(), args[0]); err != nil {
+					return err
+				}
+				if jsonFlag(cmd) {
+					return e.printJSON(map[string]any{"kid": args[0], "revoked": true})
+				}
+				fmt.Fprintf(e.stdout, "signing key %s revoked; every token it signed is refused\n", args[0])
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(list, rotate, revoke)
 	return cmd
 }

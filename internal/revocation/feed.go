@@ -41,8 +41,8 @@ type Feed struct {
 	mu        sync.Mutex // serialises Sync
 	delivered int64      // highest Seq passed to OnEntries and subscribers
 	subs      map[*subscriber]struct{}
-	samples []sample   // cursor after each recent poll, oldest first
-	lastOK  time.Time  // start of the last successful poll
+	samples   []sample  // cursor after each recent poll, oldest first
+	lastOK    time.Time // start of the last successful poll
 
 	wakeOnce sync.Once
 	wakeCh   chan struct{}

@@ -158,13 +158,13 @@ func New(cfg Config) (*Keys, error) {
 	}
 
 	k := &Keys{
-		store:        cfg.Store,
-		aead:         aead,
-		alg:          jose.SignatureAlgorithm(alg),
-		idAlg:        jose.SignatureAlgorithm(idAlg),
-		maxTTL:       cfg.MaxTokenTTL,
-		now:          cfg.Now,
-		log:          cfg.Logger,
+		store:  cfg.Store,
+		aead:   aead,
+		alg:    jose.SignatureAlgorithm(alg),
+		idAlg:  jose.SignatureAlgorithm(idAlg),
+		maxTTL: cfg.MaxTokenTTL,
+		now:    cfg.Now,
+		log:    cfg.Logger,
 	}
 	k.publishDelay.Store(int64(cfg.PublishDelay))
 	if k.maxTTL == 0 {
