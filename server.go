@@ -381,6 +381,7 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 	s.mountOAuth(inner)
 	s.mountReplication(inner)
 	s.mountAdmin(inner)
+	s.mountDocs(inner)
 	inner.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))

@@ -13,11 +13,13 @@ import (
 // mountOAuth registers the OAuth2/OIDC endpoints other than the token
 // endpoint on mux.
 func (s *Server) mountOAuth(mux *http.ServeMux) {
+	s.mountAuthorize(mux)
 	s.discovery().Mount(mux)
 }
 
 // discovery describes what the server supports; the documents list only
 // what works.
 func (s *Server) discovery() *wellknown.Handler {
-	return &wellknown.Handler{Issuer: s.cfg.Issuer, Keys: s.keys, PasswordGrant: !s.cfg.DisablePasswordGrant}
+	return &wellknown.Handler{Issuer: s.cfg.Issuer, Keys: s.keys, PasswordGrant: !s.cfg.DisablePasswordGrant,
+		Authorize: s.authorizeEnabled()}
 }
