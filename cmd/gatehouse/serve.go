@@ -63,6 +63,8 @@ func (m *serveMain) Run(ctx context.Context) error {
 	if m.ready != nil {
 		m.ready(ln.Addr().String())
 	}
+	// Open revocation-feed streams never end by themselves; end them on shutdown.
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
