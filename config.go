@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/httpmw"
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
 
@@ -68,6 +69,17 @@ type Config struct {
 	// MaxBody is the request body limit in bytes; default 1 MiB.
 	MaxBody int64
 
+	// MetricsAllow lists the CIDRs (or bare addresses) of the clients that
+	// may scrape GET /metrics; others get 403. The client address is the one
+	// resolved through TrustedProxies. Empty means DefaultMetricsAllow:
+	// loopback and private networks, so a Prometheus on the same host or
+	// network can scrape but the internet cannot. Use "0.0.0.0/0" and
+	// "::/0" to open it to everyone.
+	MetricsAllow []string
+	// MetricsScope, when set, also requires a bearer token or API key with
+	// this scope on GET /metrics (checked by the guard).
+	MetricsScope string
+
 	// Secret is the 32-byte master secret that encrypts private signing
 	// keys at rest. When nil, SecretFile is read; when that is empty too, an
 	// SQLite store keeps a generated one beside the database file (with a
@@ -90,6 +102,10 @@ const (
 	DefaultAddr        = "127.0.0.1:8080"
 	DefaultDatabaseURL = "sqlite:./gatehouse.db"
 )
+
+// DefaultMetricsAllow is the default of [Config.MetricsAllow]: loopback,
+// RFC 1918 private IPv4, and IPv6 unique local addresses (RFC 4193).
+var DefaultMetricsAllow = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}
 
 func (c *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
@@ -176,6 +192,12 @@ func (c Config) Validate() error {
 	}
 	if c.Secret != nil && len(c.Secret) != 32 {
 		bad("master secret must be 32 bytes (64 hex characters or base64)")
+	}
+	if _, err := httpmw.ParseTrustedProxies(strings.Join(c.MetricsAllow, ",")); err != nil {
+		bad("metrics allow: %v", err)
+	}
+	if c.MetricsScope != "" && strings.ContainsAny(c.MetricsScope, " \t\r\n\"\\") {
+		bad("metrics scope %q must be a single scope token", c.MetricsScope)
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis url must start with redis:// or rediss://")

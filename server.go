@@ -52,6 +52,7 @@ type Server struct {
 	ip       httpmw.IPResolver
 	registry *prometheus.Registry
 	metrics  *httpmw.Metrics
+	stats    *metricSet // gatehouse's own collectors (wire_metrics.go)
 	repl     replication
 
 	handler http.Handler
@@ -209,7 +210,7 @@ func (s *Server) build(ctx context.Context) error {
 	g, err := guard.New(guard.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: s.keys, APIKeys: s.verifier,
 		Revocations: s.revoked, APIKeyPrefix: cfg.APIKeyPrefix, Leeway: cfg.ClockSkew, Now: cfg.Now,
-		Logger: s.log, Enrich: s.enrich, OnResult: s.observeAuth, Admit: s.admit,
+		Logger: s.log, Enrich: s.enrich, OnResult: s.observeAuth, OnDuration: s.observeAuthDuration, Admit: s.admit,
 	})
 	if err != nil {
 		return fmt.Errorf("guard: %w", err)
@@ -387,7 +388,7 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	inner.HandleFunc("GET /readyz", s.handleReady)
-	inner.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	inner.Handle("GET /metrics", s.metricsHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})))
 
 	// Hand gatehouse's part of the URL space to inner, wrapped once.
 	h := wrap(jsonMux{inner})

@@ -99,6 +99,18 @@ var settings = []setting{
 			c.MaxBody = n
 			return err
 		}},
+	{flag: "metrics-allow", usage: "comma-separated CIDRs that may scrape /metrics (default: loopback and private networks)",
+		apply: func(c *gatehouse.Config, v string) error {
+			c.MetricsAllow = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					c.MetricsAllow = append(c.MetricsAllow, p)
+				}
+			}
+			return nil
+		}},
+	{flag: "metrics-scope", usage: "scope a bearer token or API key needs to scrape /metrics (default: none)",
+		apply: func(c *gatehouse.Config, v string) error { c.MetricsScope = v; return nil }},
 	{flag: "secret-file", usage: "file holding the 32-byte master secret (instead of GATEHOUSE_SECRET)",
 		apply: func(c *gatehouse.Config, v string) error { c.SecretFile = v; return nil }},
 	{flag: "log-level", def: "info", usage: "debug, info, warn or error", apply: func(*gatehouse.Config, string) error { return nil }},

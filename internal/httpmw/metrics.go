@@ -2,7 +2,9 @@ package httpmw
 
 import (
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,4 +94,49 @@ func statusClass(status int) string {
 		return "5xx"
 	}
 	return "other"
+}
+
+// AllowFrom returns middleware that lets a request through only when its
+// client address lies in one of allowed, and answers every other request
+// 403 with a JSON error body. It is meant for operational endpoints such as
+// /metrics.
+//
+// The address is the one [IPResolver.Middleware] stored in the context, so
+// a request forwarded by a trusted proxy is judged by the client behind the
+// proxy, not by the proxy. Without that middleware in front, the
+// connection's peer (RemoteAddr) is used. A request whose address cannot be
+// determined is refused. An empty allowed refuses everything.
+func AllowFrom(allowed []netip.Prefix) func(http.Handler) http.Handler {
+	allowed = append([]netip.Prefix(nil), allowed...)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ip := ClientIPFrom(r.Context())
+			if !ip.IsValid() {
+				ip = peerAddr(r.RemoteAddr)
+			}
+			if ip.IsValid() {
+				ip = ip.Unmap()
+				for _, p := range allowed {
+					if p.Contains(ip) {
+						next.ServeHTTP(w, r)
+						return
+					}
+				}
+			}
+			WriteJSONError(w, http.StatusForbidden, "forbidden", "this address may not access this endpoint")
+		})
+	}
+}
+
+// peerAddr parses a RemoteAddr ("host:port" or a bare address).
+func peerAddr(remote string) netip.Addr {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}
+	}
+	return a
 }

@@ -1,8 +1,11 @@
 package httpmw
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,5 +109,63 @@ func TestStatusClass(t *testing.T) {
 		if got := statusClass(tc.status); got != tc.want {
 			t.Errorf("statusClass(%d) = %q, want %q", tc.status, got, tc.want)
 		}
+	}
+}
+
+func TestAllowFrom(t *testing.T) {
+	allowed, err := ParseTrustedProxies("127.0.0.0/8, 10.0.0.0/8, fd00::/8, 192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		remote string     // RemoteAddr
+		ctxIP  netip.Addr // from IPResolver.Middleware, if valid
+		want   int
+	}{
+		{name: "loopback peer", remote: "127.0.0.1:5000", want: 200},
+		{name: "private peer", remote: "10.9.8.7:1", want: 200},
+		{name: "single address", remote: "192.0.2.7:1", want: 200},
+		{name: "neighbour of single address", remote: "192.0.2.8:1", want: 403},
+		{name: "public peer", remote: "203.0.113.9:443", want: 403},
+		{name: "ipv6 ula", remote: "[fd00::1]:80", want: 200},
+		{name: "ipv6 public", remote: "[2001:db8::1]:80", want: 403},
+		{name: "v4-mapped v6 peer", remote: "[::ffff:10.0.0.1]:80", want: 200},
+		{name: "bare address", remote: "10.0.0.1", want: 200},
+		{name: "garbage peer", remote: "nonsense", want: 403},
+		{name: "empty peer", remote: "", want: 403},
+		{name: "resolved client wins over the proxy peer", remote: "127.0.0.1:1", ctxIP: netip.MustParseAddr("203.0.113.9"), want: 403},
+		{name: "resolved private client", remote: "203.0.113.1:1", ctxIP: netip.MustParseAddr("10.1.1.1"), want: 200},
+	}
+	h := AllowFrom(allowed)(okHandler)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/metrics", nil)
+			req.RemoteAddr = tc.remote
+			if tc.ctxIP.IsValid() {
+				req = req.WithContext(context.WithValue(req.Context(), clientIPKey{}, tc.ctxIP))
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("AllowFrom: RemoteAddr %q, client %v: status %d, want %d", tc.remote, tc.ctxIP, rec.Code, tc.want)
+			}
+			if tc.want == 403 {
+				var body map[string]string
+				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["error"] != "forbidden" {
+					t.Errorf("body = %q (%v), want a JSON forbidden error", rec.Body.String(), err)
+				}
+			}
+		})
+	}
+}
+
+func TestAllowFromEmptyRefusesAll(t *testing.T) {
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.RemoteAddr = "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	AllowFrom(nil)(okHandler).ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("status = %d, want 403", rec.Code)
 	}
 }
