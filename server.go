@@ -54,6 +54,7 @@ type Server struct {
 	metrics  *httpmw.Metrics
 	stats    *metricSet // gatehouse's own collectors (wire_metrics.go)
 	repl     replication
+	oauth    oauthState // wire_oauth.go
 
 	handler http.Handler
 	cancel  context.CancelFunc
@@ -256,6 +257,7 @@ func (s *Server) start(ctx context.Context) {
 	}
 	run(func(ctx context.Context) { s.usage.Run(ctx, 10*time.Second) })
 	s.startReplication(ctx, run)
+	s.startOAuth(ctx, run)
 	s.startAbuse(ctx, run)
 }
 
@@ -376,6 +378,7 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 		MaxBody: s.cfg.MaxBody, Now: s.cfg.Now, ActorFrom: s.actor,
 		Throttle: s.loginThrottle(), Limit: s.limitClient, Observe: s.observeToken,
 	}
+	s.configureToken(th)
 	th.Mount(inner)
 	ah := &api.Handler{Manager: s.manager, Store: s.db, Guard: s.guard, Logger: s.log, ActorFrom: s.actor}
 	ah.Mount(inner)

@@ -129,6 +129,7 @@ func (m *Manager) DeleteClient(ctx context.Context, a Actor, id string) error {
 	if err := m.Store.DeleteClient(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete client: %w", err)
 	}
+	m.invalidateClient(id)
 	if m.Revoker != nil {
 		if err := m.Revoker.Revoke(ctx, store.RevokeClient, id, now, now.Add(m.maxTokenTTL())); err != nil {
 			return fmt.Errorf("publish client revocation: %w", err)
@@ -158,6 +159,7 @@ func (m *Manager) RotateClientSecret(ctx context.Context, a Actor, id string) (C
 		}
 		return CreatedClient{}, notFound(err, "client", id)
 	}
+	m.invalidateClient(id)
 	m.record(ctx, a, audit.ClientSecretRotated, id, resultSuccess, "")
 	return CreatedClient{Client: c, Secret: value}, nil
 }
@@ -185,6 +187,14 @@ func (m *Manager) SetClientGrant(ctx context.Context, a Actor, id, grant string,
 	if err != nil {
 		return store.Client{}, notFound(err, "client", id)
 	}
+	m.invalidateClient(id)
 	m.record(ctx, a, audit.ClientUpdated, id, resultSuccess, fmt.Sprintf("grant %s=%v", grant, on))
 	return c, nil
+}
+
+// invalidateClient tells this node's client cache that id changed.
+func (m *Manager) invalidateClient(id string) {
+	if m.InvalidateClient != nil {
+		m.InvalidateClient(id)
+	}
 }

@@ -33,6 +33,9 @@ type Manager struct {
 	// Invalidate, when set, is told of every change to a user (userID) or
 	// API key (keyID) so that this node's caches drop it at once.
 	Invalidate func(keyID, userID string)
+	// InvalidateClient, when set, is told of every change to a client so
+	// that this node's client cache drops it at once.
+	InvalidateClient func(clientID string)
 }
 
 func (m *Manager) invalidate(keyID, userID string) {
