@@ -3,6 +3,7 @@ package gatehouse_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -414,4 +415,41 @@ func TestRemoteGuardIntrospectsAPIKeys(t *testing.T) {
 			t.Error("a new remote guard accepted a revoked API key")
 		}
 	})
+}
+
+// benchPOST posts form to path through the whole handler chain.
+func benchPOST(b *testing.B, h http.Handler, path string, form url.Values, hdr http.Header) {
+	b.Helper()
+	body := form.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("POST %s = %d %s", path, w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkTokenClientCredentials is POST /oauth2/token with the
+// client_credentials grant and HTTP Basic: no database access on the hot
+// path (cached client, aggregated audit).
+func BenchmarkTokenClientCredentials(b *testing.B) {
+	s := newTestServer(b)
+	cc := mustClient(b, s, manage.NewClient{GrantTypes: []string{"client_credentials"}})
+	benchPOST(b, s.Server, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basicHeader(cc))
+}
+
+// BenchmarkIntrospectAccessToken is POST /oauth2/introspect of a valid
+// access token by a resource server.
+func BenchmarkIntrospectAccessToken(b *testing.B) {
+	s := newTestServer(b)
+	cc := mustClient(b, s, manage.NewClient{GrantTypes: []string{"client_credentials"}})
+	tok := clientToken(b, s, cc)
+	benchPOST(b, s.Server, "/oauth2/introspect", url.Values{"token": {tok}}, basicHeader(cc))
 }
