@@ -92,6 +92,101 @@ func (c *consoleProblems) all() []string {
 	return append([]string(nil), c.msgs...)
 }
 
+// docsPage drives /docs in one browser tab.
+type docsPage struct {
+	t        *testing.T
+	ctx      context.Context
+	srv      *testServer
+	problems consoleProblems
+}
+
+func openDocs(t *testing.T, srv *testServer) *docsPage {
+	t.Helper()
+	p := &docsPage{t: t, ctx: newBrowser(t), srv: srv}
+	p.problems.listen(t, p.ctx)
+	p.step("open /docs", chromedp.Navigate(srv.URL+"/docs"),
+		chromedp.WaitVisible(chromedp.CSS(`.btn.authorize`)),
+		chromedp.WaitVisible(chromedp.CSS(meOp+` .opblock-summary`)))
+	return p
+}
+
+// step runs actions with part of the budget, so that a failed step
+// leaves time to show the page; on failure it reports the page (the open
+// dialog, if any), the console and the server log.
+func (p *docsPage) step(name string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	err := chromedp.Do(ctx, actions...)
+	cancel()
+	if err == nil {
+		return
+	}
+	for _, m := range p.problems.all() {
+		p.t.Logf("browser: %s", m)
+	}
+	html, herr := chromedp.Run(p.ctx, chromedp.Evaluate[string](`(document.querySelector(".modal-ux") || document.body).outerHTML`))
+	if herr != nil {
+		html = herr.Error()
+	}
+	p.t.Fatalf("step %q: %v\npage:\n%s\nserver log:\n%s", name, err, html, p.srv.Logs)
+}
+
+// text reads the text of the element an XPath or CSS search finds.
+func (p *docsPage) text(sel string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Text(sel))
+	if err != nil {
+		p.t.Fatalf("read %v: %v", sel, err)
+	}
+	return v
+}
+
+// checkConsole fails the test on any console error: a CSP violation, a
+// failed load or a script error all show there.
+func (p *docsPage) checkConsole() {
+	p.t.Helper()
+	for _, m := range p.problems.all() {
+		p.t.Errorf("browser console: %s", m)
+	}
+}
+
+const (
+	// meOp is Swagger UI's block of GET /users/me (tag self-service,
+	// operationId me).
+	meOp         = `#operations-self-service-me`
+	responseBody = meOp + ` .live-responses-table .response-col_description pre`
+)
+
+// tryMe runs GET /users/me with "Try it out" and returns the response
+// panel's body.
+func (p *docsPage) tryMe() string {
+	p.t.Helper()
+	p.step("try GET /users/me",
+		chromedp.Click(chromedp.CSS(meOp+` .opblock-summary`)),
+		chromedp.WaitVisible(chromedp.CSS(meOp+` .try-out__btn`)),
+		chromedp.Click(chromedp.CSS(meOp+` .try-out__btn`)),
+		chromedp.WaitVisible(chromedp.CSS(meOp+` .btn.execute`)),
+		chromedp.Click(chromedp.CSS(meOp+` .btn.execute`)),
+		chromedp.WaitVisible(chromedp.CSS(responseBody)))
+	return p.text(responseBody)
+}
+
+func (p *docsPage) closeDialog() {
+	p.t.Helper()
+	p.step("close the dialog",
+		chromedp.Click(chromedp.CSS(`.modal-ux .close-modal`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`.modal-ux`)))
+}
+
+func wantAll(t *testing.T, what, got string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s = %q, want it to contain %s", what, got, w)
+		}
+	}
+}
+
 // TestDocsPageBrowser opens /docs in headless Chromium, logs in through
 // Swagger UI's Authorize dialog with the OAuth2 password flow, calls
 // GET /users/me with "Try it out" and expects the username in the response
@@ -101,100 +196,57 @@ func TestDocsPageBrowser(t *testing.T) {
 	srv := newTestServer(t)
 	const user, pw = "ada.lovelace", "analytical-engine-1843"
 	mustCreateUser(t, srv, user, pw, "read", "write")
-
-	ctx := newBrowser(t)
-	var problems consoleProblems
-	problems.listen(t, ctx)
+	p := openDocs(t, srv)
 
 	// The password flow's block in the Authorize dialog (Swagger UI draws
 	// one per OAuth2 flow, headed "oauth2 (OAuth2, password)").
-	const pwBlock = `//h4[contains(normalize-space(),"OAuth2, password")]/..`
-	const me = `#operations-self-service-me`
-	const responseBody = me + ` .live-responses-table .response-col_description pre`
-	var response, authState string
-	var shot []byte
-	steps := []struct {
-		name string
-		do   func(ctx context.Context) error
-	}{
-		{"open /docs", func(ctx context.Context) error {
-			return chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/docs"),
-				chromedp.WaitVisible(chromedp.CSS(`.btn.authorize`)),
-				chromedp.WaitVisible(chromedp.CSS(me+` .opblock-summary`)))
-		}},
-		{"log in with the password flow", func(ctx context.Context) error {
-			return chromedp.Do(ctx,
-				chromedp.Click(chromedp.CSS(`.btn.authorize`)),
-				chromedp.WaitVisible(chromedp.ID(`oauth_username`)),
-				chromedp.SendKeys(chromedp.ID(`oauth_username`), user),
-				chromedp.SendKeys(chromedp.ID(`oauth_password`), pw),
-				chromedp.Click(pwBlock+`//button[contains(@class,"authorize")]`),
-				// After a successful login the block offers "Logout".
-				chromedp.WaitVisible(pwBlock+`//button[normalize-space()="Logout"]`))
-		}},
-		{"read the Authorize dialog", func(ctx context.Context) (err error) {
-			authState, err = chromedp.Run(ctx, chromedp.Text(pwBlock))
-			return err
-		}},
-		{"close the dialog", func(ctx context.Context) error {
-			return chromedp.Do(ctx,
-				chromedp.Click(chromedp.CSS(`.modal-ux .close-modal`)),
-				chromedp.WaitNotPresent(chromedp.CSS(`.modal-ux`)))
-		}},
-		{"try GET /users/me", func(ctx context.Context) error {
-			return chromedp.Do(ctx,
-				chromedp.Click(chromedp.CSS(me+` .opblock-summary`)),
-				chromedp.WaitVisible(chromedp.CSS(me+` .try-out__btn`)),
-				chromedp.Click(chromedp.CSS(me+` .try-out__btn`)),
-				chromedp.WaitVisible(chromedp.CSS(me+` .btn.execute`)),
-				chromedp.Click(chromedp.CSS(me+` .btn.execute`)),
-				chromedp.WaitVisible(chromedp.CSS(responseBody)))
-		}},
-		{"read the response", func(ctx context.Context) (err error) {
-			response, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(responseBody)))
-			return err
-		}},
-		{"take a screenshot", func(ctx context.Context) (err error) {
-			shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			return err
-		}},
+	const block = `//h4[contains(normalize-space(),"OAuth2, password")]/..`
+	p.step("log in with the password flow",
+		chromedp.Click(chromedp.CSS(`.btn.authorize`)),
+		chromedp.WaitVisible(chromedp.ID(`oauth_username`)),
+		chromedp.SendKeys(chromedp.ID(`oauth_username`), user),
+		chromedp.SendKeys(chromedp.ID(`oauth_password`), pw),
+		chromedp.Click(block+`//button[contains(@class,"authorize")]`),
+		// After a successful login the block offers "Logout".
+		chromedp.WaitVisible(block+`//button[normalize-space()="Logout"]`))
+	wantAll(t, "Authorize dialog after login", p.text(block), "Authorized", user)
+	p.closeDialog()
+
+	wantAll(t, "GET /users/me response panel", p.tryMe(), `"username": "`+user+`"`, `"auth_method": "bearer"`)
+	shot, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err != nil || len(shot) == 0 {
+		t.Fatalf("screenshot: %v", err)
 	}
-	for _, st := range steps {
-		// Each step gets part of the budget, so that a failed one leaves
-		// time to show the page.
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err := st.do(sctx)
-		cancel()
-		if err != nil {
-			for _, p := range problems.all() {
-				t.Logf("browser: %s", p)
-			}
-			html, herr := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".modal-ux") || document.body).outerHTML`))
-			if herr != nil {
-				html = herr.Error()
-			}
-			t.Fatalf("step %q: %v\npage:\n%s\nserver log:\n%s", st.name, err, html, srv.Logs)
-		}
-	}
-	if !strings.Contains(authState, "Authorized") || !strings.Contains(authState, user) {
-		t.Errorf("Authorize dialog after login = %q, want it to say Authorized and name %q", authState, user)
-	}
-	for _, want := range []string{`"username": "` + user + `"`, `"auth_method": "bearer"`} {
-		if !strings.Contains(response, want) {
-			t.Errorf("GET /users/me response panel = %q, want it to contain %s", response, want)
-		}
-	}
-	// A CSP violation, a failed load or a script error all show here.
-	for _, p := range problems.all() {
-		t.Errorf("browser console: %s", p)
-	}
-	if len(shot) == 0 {
-		t.Fatal("no screenshot")
-	}
-	if os.Getenv("GATEHOUSE_UPDATE_SCREENSHOT") == "1" {
+	p.checkConsole()
+	if os.Getenv("GATEHOUSE_UPDATE_SCREENSHOT") == "1" && !t.Failed() {
 		if err := os.WriteFile(filepath.Join("docs", "docs-page.png"), shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("wrote docs/docs-page.png (%d bytes)", len(shot))
 	}
+}
+
+// TestDocsPageBrowserAPIKey authorizes /docs with an API key in the
+// X-API-Key scheme and calls GET /users/me with it.
+func TestDocsPageBrowserAPIKey(t *testing.T) {
+	srv := newTestServer(t)
+	const user = "grace.hopper"
+	mustCreateUser(t, srv, user, "cobol-compiler-1959", "read")
+	key := mustAPIKey(t, srv, user, "read")
+	p := openDocs(t, srv)
+
+	const block = `//div[contains(@class,"auth-container")][.//h4/code[normalize-space()="apiKey"]]`
+	p.step("authorize with an API key",
+		chromedp.Click(chromedp.CSS(`.btn.authorize`)),
+		chromedp.WaitVisible(block+`//input`),
+		chromedp.SendKeys(block+`//input`, key),
+		chromedp.Click(block+`//button[contains(@class,"authorize")]`),
+		chromedp.WaitVisible(block+`//button[normalize-space()="Logout"]`))
+	if got := p.text(block); strings.Contains(got, key) {
+		t.Errorf("the dialog shows the API key in clear: %q", got)
+	}
+	p.closeDialog()
+
+	wantAll(t, "GET /users/me response panel", p.tryMe(), `"username": "`+user+`"`, `"auth_method": "api_key"`)
+	p.checkConsole()
 }
