@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,9 +13,11 @@ import (
 // Handler serves the resource API.
 type Handler struct {
 	Manager *manage.Manager
-	Store   store.Store
-	Guard   *guard.Guard
-	Logger  *slog.Logger
+	// Store is not used: every handler goes through Manager. It is kept
+	// so that existing wiring compiles.
+	Store  store.Store
+	Guard  *guard.Guard
+	Logger *slog.Logger
 	// ActorFrom extracts IP, user agent and request id for the audit log.
 	ActorFrom func(r *http.Request) manage.Actor
 }
@@ -86,15 +87,7 @@ type createKeyRequest struct {
 }
 
 func (h *Handler) actor(r *http.Request, p *guard.Principal) manage.Actor {
-	var a manage.Actor
-	if h.ActorFrom != nil {
-		a = h.ActorFrom(r)
-	}
-	a.ID = p.Subject
-	if p.Method == guard.MethodAPIKey {
-		a.ID = "apikey:" + p.KeyID
-	}
-	return a
+	return ActorOf(r, p, h.ActorFrom)
 }
 
 // selfOnly refuses callers that are not users (client-credentials tokens).
@@ -116,7 +109,15 @@ func (h *Handler) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	in := manage.NewAPIKey{Owner: p.Subject, Name: req.Name, Scopes: req.Scopes, RateLimit: req.RateLimit, Limit: p.Scopes}
+	// The new key is bounded by the caller's credential as well as by the
+	// user: a token or key with fewer scopes cannot mint a wider key. A
+	// credential with no scopes bounds it to none (Limit nil would mean
+	// "no bound").
+	limit := p.Scopes
+	if limit == nil {
+		limit = []string{}
+	}
+	in := manage.NewAPIKey{Owner: p.Subject, Name: req.Name, Scopes: req.Scopes, RateLimit: req.RateLimit, Limit: limit}
 	if req.ExpiresIn != "" {
 		d, err := manage.ParseDuration(req.ExpiresIn)
 		if err != nil || d == 0 {
@@ -141,12 +142,12 @@ func (h *Handler) handleListKeys(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	page, err := parsePage(r)
+	page, err := ParsePage(r)
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	ks, err := h.Store.ListAPIKeys(r.Context(), p.Subject, page.After, page.Limit+1)
+	ks, err := h.Manager.ListUserAPIKeys(r.Context(), p.Subject, page.After, page.Limit+1)
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return
@@ -155,7 +156,7 @@ func (h *Handler) handleListKeys(w http.ResponseWriter, r *http.Request) {
 	for _, k := range ks {
 		items = append(items, KeyJSON(k, p.Username))
 	}
-	writePage(w, items, page.Limit, func(k APIKey) string { return k.ID })
+	WritePage(w, items, page.Limit, func(k APIKey) string { return k.ID })
 }
 
 func (h *Handler) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
@@ -170,18 +171,4 @@ func (h *Handler) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, KeyJSON(k, p.Username))
-}
-
-// usernames resolves user ids for display, ignoring unknown ones.
-func usernames(ctx context.Context, s store.Users, ids ...string) map[string]string {
-	out := make(map[string]string, len(ids))
-	for _, id := range ids {
-		if _, ok := out[id]; ok {
-			continue
-		}
-		if u, err := s.GetUser(ctx, id); err == nil {
-			out[id] = u.Username
-		}
-	}
-	return out
 }

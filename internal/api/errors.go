@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -70,7 +71,7 @@ func decodeJSON(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return errorf(http.StatusRequestEntityTooLarge, "request_too_large", "request body is too large")
 		}
-		if err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		return errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: "+err.Error())

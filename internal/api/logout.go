@@ -40,15 +40,7 @@ func (h *LogoutHandler) handleLogout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	var a manage.Actor
-	if h.ActorFrom != nil {
-		a = h.ActorFrom(r)
-	}
-	a.ID = p.Subject
-	if p.Method == guard.MethodAPIKey {
-		a.ID = "apikey:" + p.KeyID
-	}
-	u, err := h.Manager.Logout(r.Context(), a, p.Subject)
+	u, err := h.Manager.Logout(r.Context(), ActorOf(r, p, h.ActorFrom), p.Subject)
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return

@@ -5,23 +5,28 @@ import (
 	"strconv"
 )
 
-// page is a cursor-pagination request: ?after=<cursor>&limit=<n>.
-type page struct {
+// Page is a cursor-pagination request: ?after=<cursor>&limit=<n>. Fetch
+// Limit+1 items after After and hand them to [WritePage], which learns from
+// the extra item whether another page exists.
+type Page struct {
 	After string
 	Limit int
 }
 
+// Page sizes.
 const (
-	defaultPageSize = 50
-	maxPageSize     = 500
+	DefaultPageSize = 50
+	MaxPageSize     = 500
 )
 
-func parsePage(r *http.Request) (page, error) {
+// ParsePage reads ?after and ?limit; a bad limit or an overlong cursor is
+// a 400 invalid_limit or invalid_cursor.
+func ParsePage(r *http.Request) (Page, error) {
 	q := r.URL.Query()
-	p := page{After: q.Get("after"), Limit: defaultPageSize}
+	p := Page{After: q.Get("after"), Limit: DefaultPageSize}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
+		if err != nil || n < 1 || n > MaxPageSize {
 			return p, errorf(http.StatusBadRequest, "invalid_limit", "limit must be a number from 1 to 500")
 		}
 		p.Limit = n
@@ -38,8 +43,13 @@ type pageBody[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// writePage writes items (fetched with limit+1 to learn whether more exist).
-func writePage[T any](w http.ResponseWriter, items []T, limit int, cursor func(T) string) {
+// WritePage writes {"items","next_cursor"} with status 200. items were
+// fetched with limit+1; when there are more than limit, the extra one is
+// dropped and the cursor of the last item shown becomes next_cursor.
+func WritePage[T any](w http.ResponseWriter, items []T, limit int, cursor func(T) string) {
+	if items == nil {
+		items = []T{}
+	}
 	body := pageBody[T]{Items: items}
 	if len(items) > limit {
 		body.Items = items[:limit]

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -87,6 +88,11 @@ func (m *Manager) validateClient(in NewClient) (store.Client, error) {
 	scopes, err := ParseScopes(in.Scopes)
 	if err != nil {
 		return store.Client{}, err
+	}
+	if in.RateLimit != "" {
+		if _, err := ratelimit.ParseLimit(in.RateLimit); err != nil {
+			return store.Client{}, errorf(Invalid, "invalid_rate_limit", "invalid rate limit %q: %v", in.RateLimit, err)
+		}
 	}
 	return store.Client{
 		Name: in.Name, Public: in.Public, GrantTypes: grants, RedirectURIs: in.RedirectURIs,

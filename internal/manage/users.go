@@ -71,6 +71,11 @@ func (m *Manager) CreateUser(ctx context.Context, a Actor, in NewUser) (store.Us
 	if err != nil {
 		return store.User{}, err
 	}
+	if looksLikeID(name) {
+		// FindUser takes a username or an id: a username shaped like an id
+		// could be mistaken for another user.
+		return store.User{}, errorf(Invalid, "invalid_username", "username must not look like a user id")
+	}
 	scopes, err := ParseScopes(in.Scopes)
 	if err != nil {
 		return store.User{}, err
@@ -265,6 +270,19 @@ func contains(list []string, s string) bool {
 func subset(want, have []string) bool {
 	for _, w := range want {
 		if !contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// looksLikeID reports whether s has the shape of a store.NewID value.
+func looksLikeID(s string) bool {
+	if len(s) != 26 { // 128 bits in unpadded base32
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '2' && r <= '7') {
 			return false
 		}
 	}

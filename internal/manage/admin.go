@@ -1,0 +1,122 @@
+package manage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// This file holds the read and update operations that the admin API and
+// the self-service API need beyond what the CLI already had, so that
+// neither reaches around the service layer into the store.
+
+// ListUserAPIKeys lists the keys of the user with id userID (never a
+// username: a self-service caller is known by id, and a username that
+// happens to look like someone's id must not select their keys).
+func (m *Manager) ListUserAPIKeys(ctx context.Context, userID, after string, limit int) ([]store.APIKey, error) {
+	if userID == "" {
+		return nil, errorf(Invalid, "invalid_user", "a user id is required")
+	}
+	ks, err := m.Store.ListAPIKeys(ctx, userID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return ks, nil
+}
+
+// Usernames resolves user ids to usernames for display. Unknown ids are
+// left out; a store error ends the lookup and is returned with what was
+// found so far.
+func (m *Manager) Usernames(ctx context.Context, ids ...string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if _, ok := out[id]; ok || id == "" {
+			continue
+		}
+		u, err := m.Store.GetUser(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("get user: %w", err)
+		}
+		out[id] = u.Username
+	}
+	return out, nil
+}
+
+// ListSigningKeys lists the signing keys, newest first, with their status.
+func (m *Manager) ListSigningKeys(ctx context.Context) ([]signing.KeyInfo, error) {
+	if m.Keys == nil {
+		return nil, errors.New("list signing keys: no key store configured")
+	}
+	return m.Keys.List(ctx)
+}
+
+// ListAudit returns audit events matching f, oldest first.
+func (m *Manager) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	evs, err := m.Store.ListAudit(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	return evs, nil
+}
+
+// ClientUpdate is the input of UpdateClient: nil fields stay as they are.
+type ClientUpdate struct {
+	Name         *string
+	GrantTypes   []string // nil = unchanged
+	RedirectURIs []string // nil = unchanged; empty (not nil) clears them
+	Scopes       []string // nil = unchanged; empty (not nil) clears them
+	RateLimit    *string
+}
+
+// UpdateClient changes a client's settings, validated by the same rules as
+// CreateClient. Whether the client is public, its secret and its id cannot
+// change (rotate the secret with RotateClientSecret). Tokens already issued
+// keep their scopes until they expire.
+func (m *Manager) UpdateClient(ctx context.Context, a Actor, id string, in ClientUpdate) (store.Client, error) {
+	old, err := m.GetClient(ctx, id)
+	if err != nil {
+		return store.Client{}, err
+	}
+	want := NewClient{
+		Name: old.Name, GrantTypes: old.GrantTypes, RedirectURIs: old.RedirectURIs,
+		Public: old.Public, Scopes: old.Scopes, RateLimit: old.RateLimit,
+	}
+	if in.Name != nil {
+		want.Name = *in.Name
+	}
+	if in.GrantTypes != nil {
+		want.GrantTypes = in.GrantTypes
+	}
+	if in.RedirectURIs != nil {
+		want.RedirectURIs = in.RedirectURIs
+	}
+	if in.Scopes != nil {
+		want.Scopes = in.Scopes
+	}
+	if in.RateLimit != nil {
+		want.RateLimit = *in.RateLimit
+	}
+	v, err := m.validateClient(want)
+	if err != nil {
+		return store.Client{}, err
+	}
+	now := m.now()
+	c, err := m.Store.UpdateClient(ctx, id, func(c store.Client) (store.Client, error) {
+		c.Name, c.GrantTypes, c.RedirectURIs, c.Scopes, c.RateLimit = v.Name, v.GrantTypes, v.RedirectURIs, v.Scopes, v.RateLimit
+		c.UpdatedAt = now
+		return c, nil
+	})
+	if err != nil {
+		return store.Client{}, notFound(err, "client", id)
+	}
+	m.invalidateClient(id)
+	m.record(ctx, a, audit.ClientUpdated, id, resultSuccess, "")
+	return c, nil
+}
