@@ -79,3 +79,11 @@ func (s *Server) discovery() *wellknown.Handler {
 	return &wellknown.Handler{Issuer: s.cfg.Issuer, Keys: s.keys, PasswordGrant: !s.cfg.DisablePasswordGrant,
 		Authorize: s.authorizeEnabled(), Revocation: true, Introspection: true, UserInfo: true}
 }
+
+// EnsureFirstPartyClient creates the built-in first-party client (id
+// "gatehouse", public, password and refresh_token grants) when it does not
+// exist yet. New does it on start; the CLI calls it so that `client list`
+// shows the client even before the first `serve`.
+func (s *Server) EnsureFirstPartyClient(ctx context.Context) error {
+	return s.ensureFirstPartyClient(ctx)
+}

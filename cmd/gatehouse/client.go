@@ -103,6 +103,10 @@ func (e *env) clientCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				// The built-in first-party client is a client like any other.
+				if err := s.EnsureFirstPartyClient(ctx); err != nil {
+					return err
+				}
 				cs, err := s.Manager().ListClients(ctx, "", 0)
 				if err != nil {
 					return err
@@ -160,6 +164,31 @@ func (e *env) clientCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, list, show, del, rotate)
+	setGrant := func(use, short string, on bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " ID GRANT",
+			Short: short,
+			Args:  cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+					if err := s.EnsureFirstPartyClient(ctx); err != nil {
+						return err
+					}
+					c, err := s.Manager().SetClientGrant(ctx, manage.CLI(), args[0], args[1], on)
+					if err != nil {
+						return err
+					}
+					if jsonFlag(cmd) {
+						return e.printJSON(toClientJSON(c, ""))
+					}
+					fmt.Fprintf(e.stdout, "client %s grants: %s\n", c.ID, strings.Join(c.GrantTypes, ", "))
+					return nil
+				})
+			},
+		}
+	}
+	enable := setGrant("enable-grant", "allow a client a grant type", true)
+	disable := setGrant("disable-grant", "stop a client using a grant type (e.g. gatehouse's password grant)", false)
+	cmd.AddCommand(create, list, show, del, rotate, enable, disable)
 	return cmd
 }
