@@ -1,0 +1,388 @@
+package gatehouse_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/manage"
+)
+
+// selfFixture is a server with two ordinary users and credentials of
+// various reach.
+type selfFixture struct {
+	*adminFixture
+	bob        gatehouse.User
+	bobToken   string
+	readToken  string // alice, narrowed to read
+	readKey    string // alice's key with read only
+	readKeyID  string
+	noScopeKey string // alice's key with no scope at all
+	clientTok  string // client-credentials token: not a user
+}
+
+func newSelfFixture(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) *selfFixture {
+	t.Helper()
+	f := &selfFixture{adminFixture: newAdminFixture(t, newServer)}
+	s := f.s
+	f.bob = mustCreateUser(t, s, "bob", adminTestPassword, "read", "write")
+	f.bobToken = mustToken(t, s, "bob", adminTestPassword)["access_token"].(string)
+	f.readToken = mustToken(t, s, "alice", adminTestPassword, "read")["access_token"].(string)
+	var err error
+	if f.readKeyID, f.readKey, err = s.CreateAPIKey(context.Background(), "alice", "ro", []string{"read"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	// A key with no scopes, made while its user had none; the user gets
+	// scopes later, which the key must not be able to pass on.
+	mustCreateUser(t, s, "carol", adminTestPassword)
+	f.noScopeKey = mustAPIKey(t, s, "carol")
+	if _, err := s.Manager().SetScopes(context.Background(), manage.CLI(), "carol", []string{"read"}); err != nil {
+		t.Fatal(err)
+	}
+	cc := mustClient(t, s, manage.NewClient{Name: "svc", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read"}})
+	res, body := doForm(t, s.URL+"/token", map[string][]string{"grant_type": {"client_credentials"}}, basicHeader(cc))
+	if res.StatusCode != 200 {
+		t.Fatalf("client credentials = %d %s", res.StatusCode, body)
+	}
+	f.clientTok = decode(t, body)["access_token"].(string)
+	return f
+}
+
+// TestSelfServiceAuthorizationMatrix sends every self-service route with
+// every kind of caller: anonymous → 401 with a bare challenge, a bad
+// credential → 401 invalid_token, a client (not a user) → 403, any user
+// credential → 2xx.
+func TestSelfServiceAuthorizationMatrix(t *testing.T) {
+	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+		f := newSelfFixture(t, newServer)
+		ctx := context.Background()
+		type caller struct {
+			name   string
+			hdr    map[string]string
+			owner  string // whose keys the caller manages; "" for non-users
+			status int    // 0: the route's success status
+			code   string
+		}
+		callers := []caller{
+			{name: "anonymous", status: 401},
+			{name: "garbage bearer", hdr: bearer("eyJhbGciOiJub25lIn0.e30."), status: 401, code: "invalid_token"},
+			{name: "mistyped api key", hdr: apiKeyHeader(f.userKey[:len(f.userKey)-1] + "x"), status: 401, code: "invalid_token"},
+			{name: "client credentials token", hdr: bearer(f.clientTok), status: 403, code: "not_a_user"},
+			{name: "user token", hdr: bearer(f.userToken), owner: "alice"},
+			{name: "narrow user token", hdr: bearer(f.readToken), owner: "alice"},
+			{name: "user api key", hdr: apiKeyHeader(f.userKey), owner: "alice"},
+			{name: "read-only api key", hdr: apiKeyHeader(f.readKey), owner: "alice"},
+			{name: "admin token", hdr: bearer(f.adminToken), owner: "root"},
+			{name: "admin api key", hdr: apiKeyHeader(f.adminKey), owner: "root"},
+		}
+		type sroute struct {
+			name   string
+			status int
+			req    func(owner string) route
+		}
+		routes := []sroute{
+			{name: "me", status: 200, req: func(string) route { return route{"GET", "/users/me", ""} }},
+			{name: "create key", status: 201, req: func(string) route { return route{"POST", "/api-keys", `{"name":"mine","scopes":["read"]}`} }},
+			{name: "list keys", status: 200, req: func(string) route { return route{"GET", "/api-keys", ""} }},
+			{name: "revoke key", status: 200, req: func(owner string) route {
+				if owner == "" {
+					owner = "alice"
+				}
+				id, _, err := f.s.CreateAPIKey(ctx, owner, "doomed", []string{"read"}, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return route{"DELETE", "/api-keys/" + id, ""}
+			}},
+		}
+		for _, rt := range routes {
+			for _, c := range callers {
+				if rt.name == "me" && c.code == "not_a_user" {
+					continue // /users/me answers for clients too
+				}
+				t.Run(rt.name+"/"+c.name, func(t *testing.T) {
+					r := rt.req(c.owner)
+					res, body := f.send(t, r.method, r.path, r.body, c.hdr)
+					want := c.status
+					if want == 0 {
+						want = rt.status
+					}
+					if res.StatusCode != want {
+						t.Fatalf("%s %s = %d %s, want %d", r.method, r.path, res.StatusCode, body, want)
+					}
+					if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+						t.Errorf("Content-Type = %q", res.Header.Get("Content-Type"))
+					}
+					ch := res.Header.Get("WWW-Authenticate")
+					switch {
+					case want == 401 && c.code == "":
+						if ch != `Bearer realm="gatehouse"` {
+							t.Errorf("WWW-Authenticate = %q, want a bare Bearer challenge", ch)
+						}
+					case want == 401:
+						if !strings.Contains(ch, `error="`+c.code+`"`) {
+							t.Errorf("WWW-Authenticate = %q, want error=%q", ch, c.code)
+						}
+					case want == 403:
+						if got := decode(t, body)["error"]; got != c.code {
+							t.Errorf("error = %v, want %s", got, c.code)
+						}
+					case rt.name == "create key":
+						k := decode(t, body)
+						if k["user"] != c.owner || !strings.HasPrefix(fmt.Sprint(k["key"]), "gk_") {
+							t.Errorf("created key = %v, want one of %s with its secret", k, c.owner)
+						}
+						if res.Header.Get("Cache-Control") != "no-store" {
+							t.Error("the response with the secret is cacheable")
+						}
+					case rt.name == "list keys":
+						var pg struct{ Items []map[string]any }
+						_ = json.Unmarshal(body, &pg)
+						if len(pg.Items) == 0 {
+							t.Fatal("no keys listed")
+						}
+						for _, k := range pg.Items {
+							if k["user"] != c.owner {
+								t.Errorf("%s sees a key of %v", c.owner, k["user"])
+							}
+							if _, ok := k["key"]; ok {
+								t.Errorf("listed key carries its secret: %v", k)
+							}
+							for _, field := range []string{"id", "prefix", "name", "scopes", "created_at", "last_used_at", "expires_at"} {
+								if _, ok := k[field]; !ok {
+									t.Errorf("listed key lacks %q", field)
+								}
+							}
+						}
+					}
+				})
+			}
+		}
+	})
+}
+
+func (f *selfFixture) createKey(t *testing.T, hdr map[string]string, body string) (int, map[string]any) {
+	t.Helper()
+	res, b := f.send(t, "POST", "/api-keys", body, hdr)
+	return res.StatusCode, decode(t, b)
+}
+
+// TestSelfServiceKeyScopes checks that a key or token cannot mint a key
+// with more scopes than it has itself, nor more than its user has.
+func TestSelfServiceKeyScopes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+		f := newSelfFixture(t, newServer)
+		tests := []struct {
+			name       string
+			hdr        map[string]string
+			body       string
+			wantStatus int
+			wantScopes []string
+		}{
+			{"read key asks for write", apiKeyHeader(f.readKey), `{"scopes":["write"]}`, 403, nil},
+			{"read key asks for read and write", apiKeyHeader(f.readKey), `{"scopes":["read","write"]}`, 403, nil},
+			{"read key asks for nothing: gets read", apiKeyHeader(f.readKey), `{}`, 201, []string{"read"}},
+			{"read key asks for read", apiKeyHeader(f.readKey), `{"scopes":["read"]}`, 201, []string{"read"}},
+			{"read token asks for write", bearer(f.readToken), `{"scopes":["write"]}`, 403, nil},
+			{"read token asks for nothing: gets read", bearer(f.readToken), ``, 201, []string{"read"}},
+			{"user asks for admin", bearer(f.userToken), `{"scopes":["admin"]}`, 403, nil},
+			{"user key asks for admin", apiKeyHeader(f.userKey), `{"scopes":["admin"]}`, 403, nil},
+			{"user asks for a scope nobody has", bearer(f.userToken), `{"scopes":["billing"]}`, 403, nil},
+			{"user asks for nothing: gets all theirs", bearer(f.userToken), `{}`, 201, []string{"read", "write"}},
+			{"scope-less key asks for read", apiKeyHeader(f.noScopeKey), `{"scopes":["read"]}`, 403, nil},
+			{"scope-less key asks for nothing: gets nothing", apiKeyHeader(f.noScopeKey), `{}`, 201, []string{}},
+			{"admin's weak key asks for admin", apiKeyHeader(f.weakKey), `{"scopes":["admin"]}`, 403, nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				status, k := f.createKey(t, tc.hdr, tc.body)
+				if status != tc.wantStatus {
+					t.Fatalf("POST /api-keys %s = %d %v, want %d", tc.body, status, k, tc.wantStatus)
+				}
+				if status == 403 {
+					if k["error"] != "invalid_scope" {
+						t.Errorf("error = %v, want invalid_scope", k["error"])
+					}
+					return
+				}
+				got := []string{}
+				for _, s := range k["scopes"].([]any) {
+					got = append(got, s.(string))
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, tc.wantScopes) {
+					t.Errorf("scopes = %v, want %v", got, tc.wantScopes)
+				}
+				// The new key works and carries exactly those scopes.
+				res, body := get(t, f.s.URL+"/users/me", apiKeyHeader(k["key"].(string)))
+				if res.StatusCode != 200 {
+					t.Fatalf("new key: /users/me = %d %s", res.StatusCode, body)
+				}
+				if fmt.Sprint(decode(t, body)["scopes"]) != fmt.Sprint(anySlice(tc.wantScopes)) {
+					t.Errorf("new key's /users/me scopes = %v, want %v", decode(t, body)["scopes"], tc.wantScopes)
+				}
+			})
+		}
+	})
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// TestSelfServiceCrossUser checks that a user can neither see nor revoke
+// another user's keys: someone else's key id is 404, exactly like an id
+// that does not exist, and the key keeps working.
+func TestSelfServiceCrossUser(t *testing.T) {
+	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+		f := newSelfFixture(t, newServer)
+		for _, hdr := range []map[string]string{bearer(f.bobToken), apiKeyHeader(mustAPIKey(t, f.s, "bob"))} {
+			res, body := f.send(t, "DELETE", "/api-keys/"+f.userKeyID, "", hdr)
+			if res.StatusCode != 404 || decode(t, body)["error"] != "not_found" {
+				t.Errorf("bob revokes alice's key = %d %s, want 404 not_found", res.StatusCode, body)
+			}
+			res2, body2 := f.send(t, "DELETE", "/api-keys/"+"aaaaaaaaaaaaaaaaaaaaaaaaaa", "", hdr)
+			if res2.StatusCode != 404 || decode(t, body2)["error"] != "not_found" {
+				t.Errorf("unknown key = %d %s", res2.StatusCode, body2)
+			}
+			res, body = f.send(t, "GET", "/api-keys?limit=500", "", hdr)
+			if res.StatusCode != 200 {
+				t.Fatalf("bob lists = %d %s", res.StatusCode, body)
+			}
+			if strings.Contains(string(body), f.userKeyID) || strings.Contains(string(body), f.readKeyID) || strings.Contains(string(body), `"alice"`) {
+				t.Errorf("bob's list shows alice's keys: %s", body)
+			}
+			// Paging with alice's key id as cursor shows bob nothing of hers.
+			res, body = f.send(t, "GET", "/api-keys?after="+f.userKeyID, "", hdr)
+			if res.StatusCode != 200 || strings.Contains(string(body), `"alice"`) {
+				t.Errorf("bob lists after alice's key = %d %s", res.StatusCode, body)
+			}
+		}
+		if res, _ := get(t, f.s.URL+"/users/me", apiKeyHeader(f.userKey)); res.StatusCode != 200 {
+			t.Errorf("alice's key after bob's attempts: /users/me = %d, want 200", res.StatusCode)
+		}
+		// Alice revokes her own key: it stops working at once.
+		res, body := f.send(t, "DELETE", "/api-keys/"+f.readKeyID, "", bearer(f.userToken))
+		if res.StatusCode != 200 || decode(t, body)["revoked_at"] == nil {
+			t.Fatalf("alice revokes her key = %d %s", res.StatusCode, body)
+		}
+		if res, _ := get(t, f.s.URL+"/users/me", apiKeyHeader(f.readKey)); res.StatusCode != 401 {
+			t.Errorf("revoked key: /users/me = %d, want 401", res.StatusCode)
+		}
+		wantAudited(t, f.s, "apikey.revoked", f.user.ID)
+	})
+}
+
+// TestSelfServiceKeyOptions checks expiry and rate limit, and that the
+// list shows the last-used time once the key has been used.
+func TestSelfServiceKeyOptions(t *testing.T) {
+	f := newSelfFixture(t, newTestServer)
+	status, k := f.createKey(t, bearer(f.userToken), `{"name":"ci","scopes":["read"],"expires_in":"90d","rate_limit":"10/s"}`)
+	if status != 201 {
+		t.Fatalf("create = %d %v", status, k)
+	}
+	exp, err := time.Parse(time.RFC3339, fmt.Sprint(k["expires_at"]))
+	if err != nil || time.Until(exp) < 89*24*time.Hour || time.Until(exp) > 91*24*time.Hour {
+		t.Errorf("expires_at = %v, want about 90 days from now", k["expires_at"])
+	}
+	if k["rate_limit"] != "10/s" || k["name"] != "ci" || k["id"] == "" || k["user"] != "alice" {
+		t.Errorf("created key = %v", k)
+	}
+	wantAudited(t, f.s, "apikey.created", f.user.ID)
+	for _, body := range []string{`{"expires_in":"soon"}`, `{"expires_in":"-1h"}`, `{"expires_in":"0s"}`, `{"rate_limit":"fast"}`, `{"name":"` + strings.Repeat("n", 200) + `"}`} {
+		if status, m := f.createKey(t, bearer(f.userToken), body); status != 400 || m["error"] == "" {
+			t.Errorf("POST /api-keys %s = %d %v, want 400", body, status, m)
+		}
+	}
+	// Use the key, flush usage, and find last_used_at in the list.
+	if res, _ := get(t, f.s.URL+"/users/me", apiKeyHeader(k["key"].(string))); res.StatusCode != 200 {
+		t.Fatalf("new key refused: %d", res.StatusCode)
+	}
+	if err := gatehouse.FlushUsage(context.Background(), f.s.Server); err != nil {
+		t.Fatal(err)
+	}
+	res, body := f.send(t, "GET", "/api-keys?limit=500", "", bearer(f.userToken))
+	if res.StatusCode != 200 {
+		t.Fatal(res.StatusCode)
+	}
+	var pg struct{ Items []map[string]any }
+	_ = json.Unmarshal(body, &pg)
+	i := slices.IndexFunc(pg.Items, func(m map[string]any) bool { return m["id"] == k["id"] })
+	if i < 0 {
+		t.Fatal("new key not listed")
+	}
+	if pg.Items[i]["last_used_at"] == nil || pg.Items[i]["prefix"] == "" {
+		t.Errorf("listed key = %v, want last_used_at and prefix", pg.Items[i])
+	}
+}
+
+// TestSelfServicePagination walks GET /api-keys over several pages.
+func TestSelfServicePagination(t *testing.T) {
+	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+		f := newSelfFixture(t, newServer)
+		for range 5 {
+			mustAPIKey(t, f.s, "alice", "read")
+		}
+		ks, err := f.s.Manager().ListUserAPIKeys(context.Background(), f.user.ID, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pageThrough(t, f.adminFixture, "/api-keys", "id", 2, bearer(f.userToken))
+		if len(got) != len(ks) {
+			t.Errorf("paged %d keys, alice has %d", len(got), len(ks))
+		}
+		if !slices.IsSorted(got) {
+			t.Errorf("keys not in id order: %v", got)
+		}
+	})
+}
+
+// TestSelfServiceBadInput sends malformed bodies to POST /api-keys.
+func TestSelfServiceBadInput(t *testing.T) {
+	f := newSelfFixture(t, newTestServer)
+	big := `{"name":"` + strings.Repeat("a", 2<<20) + `"}`
+	tests := []struct {
+		name, body string
+		chunked    bool
+		status     int
+		code       string
+	}{
+		{"malformed", `{"name":`, false, 400, "invalid_json"},
+		{"unknown field", `{"name":"x","user_id":"someone"}`, false, 400, "invalid_json"},
+		{"wrong type", `{"scopes":"read"}`, false, 400, "invalid_json"},
+		{"trailing data", `{} []`, false, 400, "invalid_json"},
+		{"bad scope token", `{"scopes":["a b\""]}`, false, 400, "invalid_scope"},
+		{"oversized (Content-Length)", big, false, 413, "request_too_large"},
+		{"oversized (chunked)", big, true, 413, "request_too_large"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var rd io.Reader = strings.NewReader(tc.body)
+			if tc.chunked {
+				rd = io.MultiReader(bytes.NewReader([]byte(tc.body)))
+			}
+			req, _ := http.NewRequest("POST", f.s.URL+"/api-keys", rd)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+f.userToken)
+			res, body := do(t, req)
+			if res.StatusCode != tc.status {
+				t.Fatalf("POST /api-keys = %d %.200s, want %d", res.StatusCode, body, tc.status)
+			}
+			if got := decode(t, body)["error"]; got != tc.code {
+				t.Errorf("error = %v, want %s", got, tc.code)
+			}
+		})
+	}
+}
