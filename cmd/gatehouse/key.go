@@ -19,7 +19,7 @@ func (e *env) keyCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				ks, err := s.Keys().List(ctx)
+				ks, err := s.Manager().ListSigningKeys(ctx)
 				if err != nil {
 					return err
 				}
