@@ -1,0 +1,114 @@
+package manage
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+func TestUpdateClient(t *testing.T) {
+	m, _ := mustManager(t)
+	ctx := context.Background()
+	c, err := m.CreateClient(ctx, CLI(), NewClient{
+		Name: "app", GrantTypes: []string{"authorization_code", "refresh_token"},
+		RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{"read"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, limit := "renamed", "5/s"
+	tests := []struct {
+		name     string
+		in       ClientUpdate
+		wantCode string
+		check    func(store.Client) bool
+	}{
+		{"name and rate limit only", ClientUpdate{Name: &name, RateLimit: &limit}, "", func(c store.Client) bool {
+			return c.Name == "renamed" && c.RateLimit == "5/s" && slices.Equal(c.Scopes, []string{"read"}) &&
+				slices.Equal(c.RedirectURIs, []string{"https://app.example/cb"})
+		}},
+		{"clear scopes", ClientUpdate{Scopes: []string{}}, "", func(c store.Client) bool { return len(c.Scopes) == 0 }},
+		{"unknown grant", ClientUpdate{GrantTypes: []string{"implicit"}}, "invalid_grant_type", nil},
+		{"code grant without redirect", ClientUpdate{RedirectURIs: []string{}}, "invalid_redirect_uri", nil},
+		{"bad redirect", ClientUpdate{RedirectURIs: []string{"http://evil.example/cb#frag"}}, "invalid_redirect_uri", nil},
+		{"bad rate limit", ClientUpdate{RateLimit: ptr("fast")}, "invalid_rate_limit", nil},
+		{"empty name", ClientUpdate{Name: ptr("")}, "invalid_name", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := m.UpdateClient(ctx, Actor{ID: "admin-1"}, c.ID, tc.in)
+			var me *Error
+			if tc.wantCode != "" {
+				if !errors.As(err, &me) || me.Code != tc.wantCode {
+					t.Fatalf("UpdateClient() error = %v, want %s", err, tc.wantCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("UpdateClient() error = %v", err)
+			}
+			if !tc.check(got) {
+				t.Errorf("UpdateClient() = %+v", got)
+			}
+			if !slices.Equal(got.SecretHash, c.SecretHash) || got.Public != c.Public {
+				t.Error("UpdateClient changed the secret or the client type")
+			}
+		})
+	}
+	evs, _ := m.ListAudit(ctx, store.AuditFilter{Action: "client.updated"})
+	if len(evs) != 2 || evs[0].Actor != "admin-1" || evs[0].Target != c.ID {
+		t.Errorf("client.updated events = %+v, want 2 by admin-1", evs)
+	}
+	if _, err := m.UpdateClient(ctx, CLI(), "nope", ClientUpdate{}); !isKind(err, NotFound) {
+		t.Errorf("UpdateClient(unknown) error = %v, want not found", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func isKind(err error, k Kind) bool {
+	var me *Error
+	return errors.As(err, &me) && me.Kind == k
+}
+
+func TestListUserAPIKeysByIDOnly(t *testing.T) {
+	m, _ := mustManager(t)
+	ctx := context.Background()
+	a := mustUser(t, m, "alice", "read")
+	b := mustUser(t, m, "bob", "read")
+	for _, u := range []store.User{a, b} {
+		if _, err := m.CreateAPIKey(ctx, CLI(), NewAPIKey{Owner: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ks, err := m.ListUserAPIKeys(ctx, a.ID, "", 0)
+	if err != nil || len(ks) != 1 || ks[0].UserID != a.ID {
+		t.Fatalf("ListUserAPIKeys(alice) = %v, %v", ks, err)
+	}
+	// A username is not an id: it selects nothing.
+	if ks, _ := m.ListUserAPIKeys(ctx, "alice", "", 0); len(ks) != 0 {
+		t.Errorf("ListUserAPIKeys(username) = %d keys, want 0", len(ks))
+	}
+	if _, err := m.ListUserAPIKeys(ctx, "", "", 0); !isKind(err, Invalid) {
+		t.Errorf("ListUserAPIKeys(\"\") error = %v, want invalid (never everyone's keys)", err)
+	}
+	names, err := m.Usernames(ctx, a.ID, b.ID, a.ID, "unknown", "")
+	if err != nil || len(names) != 2 || names[a.ID] != "alice" || names[b.ID] != "bob" {
+		t.Errorf("Usernames() = %v, %v", names, err)
+	}
+}
+
+func TestCreateUserRefusesIDShapedNames(t *testing.T) {
+	m, _ := mustManager(t)
+	_, err := m.CreateUser(context.Background(), CLI(), NewUser{Username: store.NewID()})
+	if !isKind(err, Invalid) {
+		t.Errorf("CreateUser(id-shaped) error = %v, want invalid_username", err)
+	}
+	// 26 characters that are not all base32 are fine.
+	if _, err := m.CreateUser(context.Background(), CLI(), NewUser{Username: "abcdefghijklmnopqrstuvwxy1"}); err != nil {
+		t.Errorf("CreateUser(26 chars with a 1) error = %v", err)
+	}
+}
