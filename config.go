@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpmw"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
 
@@ -69,6 +70,42 @@ type Config struct {
 	// MaxBody is the request body limit in bytes; default 1 MiB.
 	MaxBody int64
 
+	// Rate limits, written as COUNT/UNIT[:BURST] ("100/s", "20/m:40") or
+	// "unlimited"; "" means the default named. See wire_abuse.go.
+	//
+	// RateLimitIP limits every request per client address (resolved
+	// through TrustedProxies); default [DefaultRateLimitIP].
+	RateLimitIP string
+	// RateLimitUser limits authenticated requests per user (all of the
+	// user's tokens and keys together); default [DefaultRateLimitUser].
+	RateLimitUser string
+	// RateLimitAPIKey limits requests per API key that has no limit of
+	// its own (apikey create --rate-limit); default [DefaultRateLimitAPIKey].
+	RateLimitAPIKey string
+	// RateLimitClient limits token requests per OAuth2 client that has no
+	// limit of its own, and requests made with its client-credentials
+	// tokens; default [DefaultRateLimitClient].
+	RateLimitClient string
+	// RateLimitToken is the stricter limit of the token endpoint per
+	// client address; default [DefaultRateLimitToken].
+	RateLimitToken string
+	// LoginMaxFailures is the number of failed logins in a row after which
+	// an account is locked for LoginLockout; default 10. Growing delays
+	// start after the third.
+	LoginMaxFailures int
+	// LoginLockout is how long an account stays locked; default 15m.
+	LoginLockout time.Duration
+	// LoginIPLimit bounds failed logins per client address; default
+	// "100/m", loose enough for an office behind one address.
+	LoginIPLimit string
+	// AuditRetention deletes audit events older than this (hourly,
+	// keeping the hash chain verifiable); 0 keeps them forever.
+	AuditRetention time.Duration
+	// PasswordHashConcurrency is how many password hashes may run at
+	// once; 0 means half the CPUs (at least one), so that a login flood
+	// leaves CPU for token and API-key checks.
+	PasswordHashConcurrency int
+
 	// MetricsAllow lists the CIDRs (or bare addresses) of the clients that
 	// may scrape GET /metrics; others get 403. The client address is the one
 	// resolved through TrustedProxies. Empty means DefaultMetricsAllow:
@@ -101,6 +138,16 @@ type Config struct {
 const (
 	DefaultAddr        = "127.0.0.1:8080"
 	DefaultDatabaseURL = "sqlite:./gatehouse.db"
+)
+
+// Default rate limits (see [Config.RateLimitIP] and the fields after it).
+const (
+	DefaultRateLimitIP     = "100/s:1000"
+	DefaultRateLimitUser   = "50/s:500"
+	DefaultRateLimitAPIKey = "50/s:500"
+	DefaultRateLimitClient = "50/s:500"
+	DefaultRateLimitToken  = "10/s:100"
+	DefaultLoginIPLimit    = "100/m"
 )
 
 // DefaultMetricsAllow is the default of [Config.MetricsAllow]: loopback,
@@ -141,6 +188,22 @@ func (c *Config) setDefaults() {
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
+	for _, d := range []struct {
+		v   *string
+		def string
+	}{
+		{&c.RateLimitIP, DefaultRateLimitIP}, {&c.RateLimitUser, DefaultRateLimitUser},
+		{&c.RateLimitAPIKey, DefaultRateLimitAPIKey}, {&c.RateLimitClient, DefaultRateLimitClient},
+		{&c.RateLimitToken, DefaultRateLimitToken}, {&c.LoginIPLimit, DefaultLoginIPLimit},
+	} {
+		if *d.v == "" {
+			*d.v = d.def
+		}
+	}
+	if c.LoginMaxFailures == 0 {
+		c.LoginMaxFailures = 10
+	}
+	def(&c.LoginLockout, 15*time.Minute)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -198,6 +261,20 @@ func (c Config) Validate() error {
 	}
 	if c.MetricsScope != "" && strings.ContainsAny(c.MetricsScope, " \t\r\n\"\\") {
 		bad("metrics scope %q must be a single scope token", c.MetricsScope)
+	}
+	for name, v := range map[string]string{
+		"rate-limit-ip": c.RateLimitIP, "rate-limit-user": c.RateLimitUser, "rate-limit-apikey": c.RateLimitAPIKey,
+		"rate-limit-client": c.RateLimitClient, "rate-limit-token": c.RateLimitToken, "login-ip-limit": c.LoginIPLimit,
+	} {
+		if _, err := ratelimit.ParseLimit(v); err != nil {
+			bad("%s: %v", name, err)
+		}
+	}
+	if c.LoginMaxFailures < 0 || c.LoginLockout < 0 || c.AuditRetention < 0 || c.PasswordHashConcurrency < 0 {
+		bad("login-max-failures, login-lockout, audit-retention and password-hash-concurrency must not be negative")
+	}
+	if c.AuditRetention > 0 && c.AuditRetention < time.Hour {
+		bad("audit retention %s must be at least 1h", c.AuditRetention)
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis url must start with redis:// or rediss://")

@@ -55,6 +55,7 @@ type Server struct {
 	stats    *metricSet // gatehouse's own collectors (wire_metrics.go)
 	repl     replication
 	oauth    oauthState // wire_oauth.go
+	abuse    abuseState // wire_abuse.go
 
 	handler http.Handler
 	cancel  context.CancelFunc

@@ -2,33 +2,387 @@ package gatehouse
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/guard"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/httpmw"
 	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // This file wires abuse resistance: rate limits (per IP, API key, client
 // and user; in memory or Redis), login throttling, and audit retention.
+//
+// Where each limit applies:
+//
+//   - limitRequest (middleware, every request): per client address
+//     (Config.RateLimitIP), and on the token endpoint also the stricter
+//     Config.RateLimitToken, before the body is parsed or a password hashed.
+//   - limitClient (token endpoint, after client authentication): per OAuth2
+//     client, its own RateLimit or Config.RateLimitClient. The built-in
+//     first-party client is exempt: every user's login goes through it, and
+//     the per-address limits and the login throttle cover it.
+//   - admit (guard, after authentication): per API key (its own RateLimit
+//     or Config.RateLimitAPIKey), per user (Config.RateLimitUser) and, for a
+//     client-credentials token, per client.
+//   - loginThrottle (password checks): failed logins per account and per
+//     address, with growing delays and a lock (ratelimit.Throttle).
+//
+// With Config.RedisURL the limiter and the throttle's counters live in Redis
+// (shared by every replica) behind a fallback to local memory while Redis is
+// unreachable: limits stay in force per node, the switch is logged once and
+// shown by the gatehouse_ratelimit_fallback gauge.
+
+// abuseState is the Server's part for this file.
+type abuseState struct {
+	limiter  ratelimit.Limiter
+	throttle *loginThrottle
+	redis    *redis.Client // nil without Config.RedisURL
+
+	ip, token, user, apikey, client ratelimit.Limit
+
+	keyLimits sync.Map // API key id → *keyLimit
+	sampled   audit.Sampler
+	fallback  *prometheus.GaugeVec
+}
+
+// keyLimit caches an API key's own limit for keyLimitTTL.
+type keyLimit struct {
+	limit   ratelimit.Limit
+	fetched time.Time
+}
+
+const keyLimitTTL = time.Second
 
 // buildAbuse creates the limiters; it runs in build, before routes exist.
-func (s *Server) buildAbuse(ctx context.Context) error { return nil }
+func (s *Server) buildAbuse(ctx context.Context) error {
+	cfg := s.cfg
+	a := &s.abuse
+	for _, l := range []struct {
+		dst  *ratelimit.Limit
+		name string
+		v    string
+	}{
+		{&a.ip, "rate-limit-ip", cfg.RateLimitIP}, {&a.token, "rate-limit-token", cfg.RateLimitToken},
+		{&a.user, "rate-limit-user", cfg.RateLimitUser}, {&a.apikey, "rate-limit-apikey", cfg.RateLimitAPIKey},
+		{&a.client, "rate-limit-client", cfg.RateLimitClient},
+	} {
+		v, err := ratelimit.ParseLimit(l.v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
+		}
+		*l.dst = v
+	}
+	perIP, err := ratelimit.ParseLimit(cfg.LoginIPLimit)
+	if err != nil {
+		return fmt.Errorf("login-ip-limit: %w", err)
+	}
+	if perIP.Unlimited() {
+		perIP = ratelimit.Limit{Rate: 1e9, Burst: 1e9} // the throttle's zero value means its default
+	}
+	a.sampled.Now = cfg.Now
 
-// loginThrottle counts failed logins (nil: none).
-func (s *Server) loginThrottle() manage.LoginThrottle { return nil }
+	a.fallback = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatehouse_ratelimit_fallback",
+		Help: "1 while Redis is unreachable and this node limits with local memory (backend: limiter, login_throttle).",
+	}, []string{"backend"})
+	s.registry.MustRegister(a.fallback)
+	a.fallback.WithLabelValues("limiter").Set(0)
+	a.fallback.WithLabelValues("login_throttle").Set(0)
+	onFallback := func(backend string) func(bool) {
+		return func(down bool) {
+			v := 0.0
+			if down {
+				v = 1
+			}
+			a.fallback.WithLabelValues(backend).Set(v)
+		}
+	}
 
-// limitRequest is middleware applied to every request (per-IP limits).
-func (s *Server) limitRequest(next http.Handler) http.Handler { return next }
+	// Request limits read the wall clock, not cfg.Now: a test or an
+	// embedding application that moves its token clock must not stall
+	// every limit (Redis reads its own clock anyway).
+	local := ratelimit.NewMemory(time.Now)
+	var counters ratelimit.Counters = ratelimit.NewMemoryCounters(cfg.Now)
+	a.limiter = local
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("redis url: %w", err)
+		}
+		// Short timeouts: a slow Redis must not stall requests; the
+		// fallback takes over after the first failure.
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
+		opts.MaxRetries = 0
+		a.redis = redis.NewClient(opts)
+		a.limiter = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, "gatehouse:rl:"), local, s.log, onFallback("limiter"))
+		counters = ratelimit.NewFallbackCounters(ratelimit.NewRedisCounters(a.redis, "gatehouse:login:"), counters, s.log, onFallback("login_throttle"))
+	}
+	a.throttle = &loginThrottle{
+		s: s,
+		t: ratelimit.NewThrottle(counters, ratelimit.ThrottleConfig{
+			MaxFailures: cfg.LoginMaxFailures, LockFor: cfg.LoginLockout, PerIP: perIP,
+		}),
+	}
 
-// admit applies per-principal limits after the guard authenticated a
-// request (guard.Config.Admit).
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *guard.Principal) bool { return true }
-
-// limitClient applies per-client limits at the token endpoint.
-func (s *Server) limitClient(w http.ResponseWriter, r *http.Request, c store.Client) error {
+	if cfg.PasswordHashConcurrency > 0 {
+		s.hasher = password.New(password.Config{
+			Params: s.hasher.Params(), MaxConcurrent: cfg.PasswordHashConcurrency, OnWait: s.observeHashWait,
+		})
+		s.manager.Hasher = s.hasher
+	}
+	// Drop a changed key's cached limit at once on this node.
+	if prev := s.manager.Invalidate; prev != nil {
+		s.manager.Invalidate = func(keyID, userID string) {
+			prev(keyID, userID)
+			if keyID != "" {
+				a.keyLimits.Delete(keyID)
+			}
+		}
+	}
 	return nil
 }
 
+// loginThrottle adapts ratelimit.Throttle to manage.LoginThrottle, counting
+// refusals in the metrics and sampling their audit events.
+type loginThrottle struct {
+	s *Server
+	t *ratelimit.Throttle
+}
+
+func (l *loginThrottle) Check(ctx context.Context, account, ip string) (time.Duration, error) {
+	d, err := l.t.Check(ctx, account, ip)
+	if err == nil && d > 0 {
+		l.s.observeRateLimited("login")
+	}
+	return d, err
+}
+
+func (l *loginThrottle) Failure(ctx context.Context, account, ip string) error {
+	return l.t.Failure(ctx, account, ip)
+}
+
+func (l *loginThrottle) Success(ctx context.Context, account, ip string) error {
+	return l.t.Success(ctx, account, ip)
+}
+
+// RecordLock implements manage's optional lock sampler: one login.locked
+// event per account and address per minute.
+func (l *loginThrottle) RecordLock(account, ip string) bool {
+	return l.s.abuse.sampled.Allow("login\x00" + account + "\x00" + ip)
+}
+
+// loginThrottle counts failed logins (nil: none).
+func (s *Server) loginThrottle() manage.LoginThrottle {
+	if s.abuse.throttle == nil {
+		return nil
+	}
+	return s.abuse.throttle
+}
+
+// limitRequest is middleware applied to every request (per-IP limits).
+func (s *Server) limitRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := httpmw.ClientIPFrom(r.Context())
+		if !ip.IsValid() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := ipKey(ip)
+		if !s.allow(w, r, "ip", "ip:"+key, key, "", s.abuse.ip) {
+			return
+		}
+		if r.URL.Path == "/oauth2/token" || r.URL.Path == "/token" {
+			if !s.allow(w, r, "ip", "tokenip:"+key, key, "", s.abuse.token) {
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ipKey is the limiter key of an address: IPv4 as is, IPv6 by its /64,
+// which one subscriber usually holds whole.
+func ipKey(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// admit applies per-principal limits after the guard authenticated a
+// request (guard.Config.Admit).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *guard.Principal) bool {
+	a := &s.abuse
+	switch {
+	case p.Method == guard.MethodAPIKey && p.KeyID != "":
+		if !s.allow(w, r, "apikey", "key:"+p.KeyID, p.KeyID, p.KeyID, s.apiKeyLimit(r.Context(), p.KeyID)) {
+			return false
+		}
+	case p.ClientID != "" && p.Subject == p.ClientID: // client credentials
+		return s.allow(w, r, "client", "client:"+p.ClientID, p.ClientID, p.ClientID, a.client)
+	}
+	if p.Subject == "" {
+		return true
+	}
+	return s.allow(w, r, "user", "user:"+p.Subject, p.Subject, p.Subject, a.user)
+}
+
+// apiKeyLimit returns the limit of an API key: its own, or the default.
+func (s *Server) apiKeyLimit(ctx context.Context, id string) ratelimit.Limit {
+	now := s.cfg.Now()
+	if v, ok := s.abuse.keyLimits.Load(id); ok {
+		if kl := v.(*keyLimit); now.Sub(kl.fetched) < keyLimitTTL && !now.Before(kl.fetched) {
+			return kl.limit
+		}
+	}
+	l := s.abuse.apikey
+	k, err := s.db.GetAPIKey(ctx, id)
+	if err != nil {
+		// The guard just read it; keep the default for this request.
+		return l
+	}
+	if k.RateLimit != "" {
+		if own, err := ratelimit.ParseLimit(k.RateLimit); err == nil {
+			l = own
+		}
+	}
+	s.abuse.keyLimits.Store(id, &keyLimit{limit: l, fetched: now})
+	return l
+}
+
+// limitClient applies per-client limits at the token endpoint.
+func (s *Server) limitClient(w http.ResponseWriter, r *http.Request, c store.Client) error {
+	if c.FirstParty {
+		return nil
+	}
+	l := s.abuse.client
+	if c.RateLimit != "" {
+		if own, err := ratelimit.ParseLimit(c.RateLimit); err == nil {
+			l = own
+		}
+	}
+	res, ok := s.check(w, r, "client:"+c.ID, l)
+	if ok {
+		return nil
+	}
+	s.refused(r, "client", c.ID, c.ID, l)
+	e := oauth.Errorf(oauth.TemporarilyUnavailable, "rate limit exceeded for this client; retry later")
+	e.Status = http.StatusTooManyRequests
+	e.RetryAfter = max(res.RetryAfter, time.Second)
+	return e
+}
+
+// allow checks one limit; when it is exceeded it writes the 429 answer and
+// returns false. kind names the limit for metrics; target and actor go
+// into the (sampled) audit event.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, kind, key, target, actor string, l ratelimit.Limit) bool {
+	res, ok := s.check(w, r, key, l)
+	if ok {
+		return true
+	}
+	s.refused(r, kind, target, actor, l)
+	if r.URL.Path == "/oauth2/token" || r.URL.Path == "/token" {
+		e := oauth.Errorf(oauth.TemporarilyUnavailable, "rate limit exceeded; retry later")
+		e.Status = http.StatusTooManyRequests
+		e.RetryAfter = max(res.RetryAfter, time.Second)
+		oauth.WriteError(w, e)
+		return false
+	}
+	httpmw.WriteJSONError(w, http.StatusTooManyRequests, "rate_limited", "rate limit exceeded; retry after "+
+		w.Header().Get("Retry-After")+" s")
+	return false
+}
+
+// check asks the limiter and sets the RateLimit-* headers. When several
+// limits apply to one request, the headers describe the tightest one
+// (fewest remaining). A limiter error (only the caller's context, since
+// the fallback keeps a local limiter) lets the request through.
+func (s *Server) check(w http.ResponseWriter, r *http.Request, key string, l ratelimit.Limit) (ratelimit.Result, bool) {
+	if l.Unlimited() {
+		return ratelimit.Result{Allowed: true}, true
+	}
+	res, err := s.abuse.limiter.Allow(r.Context(), key, l)
+	if err != nil {
+		return res, true
+	}
+	h := w.Header()
+	if !res.Allowed || h.Get("RateLimit-Remaining") == "" || res.Remaining < atoi(h.Get("RateLimit-Remaining")) {
+		ratelimit.SetHeaders(h, res)
+	}
+	return res, res.Allowed
+}
+
+// refused counts a refusal and records a sampled ratelimit.exceeded event.
+func (s *Server) refused(r *http.Request, kind, target, actor string, l ratelimit.Limit) {
+	s.observeRateLimited(kind)
+	if !s.abuse.sampled.Allow(kind + "\x00" + target) {
+		return
+	}
+	a := s.actor(r)
+	err := s.manager.Audit.Record(r.Context(), audit.Event{
+		Action: audit.RateLimitExceeded, Actor: actor, Target: kind + ":" + target, IP: a.IP,
+		UserAgent: a.UserAgent, RequestID: a.RequestID, Result: audit.ResultFailure,
+		Reason: "limit=" + l.String() + " sampled=1m",
+	})
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "audit record failed", "err", err)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // startAbuse starts background work (audit retention).
-func (s *Server) startAbuse(ctx context.Context, run func(func(context.Context))) {}
+func (s *Server) startAbuse(ctx context.Context, run func(func(context.Context))) {
+	if c := s.abuse.redis; c != nil {
+		run(func(ctx context.Context) {
+			<-ctx.Done()
+			_ = c.Close()
+		})
+	}
+	if s.cfg.AuditRetention <= 0 {
+		return
+	}
+	run(func(ctx context.Context) {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			s.pruneAudit(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+// pruneAudit deletes audit events older than the retention, keeping the
+// chain verifiable (audit.Prune records the anchor first).
+func (s *Server) pruneAudit(ctx context.Context) {
+	before := s.cfg.Now().Add(-s.cfg.AuditRetention)
+	n, err := audit.Prune(ctx, s.manager.Audit, before)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.ErrorContext(ctx, "prune audit log", "err", err)
+	case n > 0:
+		s.log.InfoContext(ctx, "pruned audit log", "events", n, "before", before.UTC().Format(time.RFC3339))
+	}
+}

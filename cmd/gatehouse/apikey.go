@@ -188,6 +188,33 @@ func (e *env) apikeyCommand() *cobra.Command {
 	}
 	rotate.Flags().String("grace", "24h", "how long the old secret keeps working (0s = not at all)")
 
-	cmd.AddCommand(create, list, revoke, rotate)
+	setRate := &cobra.Command{
+		Use:   "set-rate-limit ID RATE",
+		Short: `change an API key's rate limit, e.g. 20/s, 100/m:20, unlimited, or "default" for the server's`,
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rate := args[1]
+			if rate == "default" {
+				rate = ""
+			}
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				k, err := s.Manager().SetAPIKeyRateLimit(ctx, manage.CLI(), args[0], "", rate)
+				if err != nil {
+					return err
+				}
+				if jsonFlag(cmd) {
+					return e.printJSON(toKeyJSON(k, ""))
+				}
+				shown := k.RateLimit
+				if shown == "" {
+					shown = "server default"
+				}
+				fmt.Fprintf(e.stdout, "API key %s rate limit: %s\n", k.ID, shown)
+				return nil
+			})
+		},
+	}
+
+	cmd.AddCommand(create, list, revoke, rotate, setRate)
 	return cmd
 }

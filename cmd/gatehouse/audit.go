@@ -46,6 +46,16 @@ func (e *env) auditCommand() *cobra.Command {
 				}
 				f.Since = time.Now().Add(-d)
 			}
+			if until, _ := cmd.Flags().GetString("until"); until != "" {
+				d, err := manage.ParseDuration(until)
+				if err != nil {
+					return fmt.Errorf("--until: %w", err)
+				}
+				f.Until = time.Now().Add(-d)
+			}
+			if f.Result != "" && f.Result != audit.ResultSuccess && f.Result != audit.ResultFailure {
+				return fmt.Errorf("--result %q: want success or failure", f.Result)
+			}
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
 				evs, err := s.Store().ListAudit(ctx, f)
 				if err != nil {
@@ -70,6 +80,7 @@ func (e *env) auditCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().String("since", "", "only events newer than this, e.g. 1h or 7d")
+	cmd.Flags().String("until", "", "only events older than this, e.g. 30m")
 	cmd.Flags().String("actor", "", "only events by this actor id")
 	cmd.Flags().String("action", "", "only this action, e.g. login.failed")
 	cmd.Flags().String("result", "", "success or failure")
@@ -100,6 +111,30 @@ func (e *env) auditCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(verify)
+	prune := &cobra.Command{
+		Use:   "prune --older-than 365d",
+		Short: "delete old audit events, keeping the chain verifiable (serve does it with --audit-retention)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			older, _ := cmd.Flags().GetString("older-than")
+			d, err := manage.ParseDuration(older)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("--older-than %q: want a duration such as 365d", older)
+			}
+			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+				n, err := audit.Prune(ctx, s.Manager().Audit, time.Now().Add(-d))
+				if err != nil {
+					return err
+				}
+				if jsonFlag(cmd) {
+					return e.printJSON(map[string]int64{"pruned": n})
+				}
+				fmt.Fprintf(e.stdout, "pruned %d audit events\n", n)
+				return nil
+			})
+		},
+	}
+	prune.Flags().String("older-than", "", "delete events older than this, e.g. 365d")
+	cmd.AddCommand(verify, prune)
 	return cmd
 }

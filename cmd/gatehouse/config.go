@@ -83,6 +83,24 @@ var settings = []setting{
 		apply: func(c *gatehouse.Config, v string) error { c.APIKeyPrefix = v; return nil }},
 	{flag: "redis-url", usage: "redis://... to share rate limits across replicas",
 		apply: func(c *gatehouse.Config, v string) error { c.RedisURL = v; return nil }},
+	{flag: "rate-limit-ip", def: gatehouse.DefaultRateLimitIP, usage: "requests per client address, e.g. 100/s:1000 or unlimited",
+		apply: func(c *gatehouse.Config, v string) error { c.RateLimitIP = v; return nil }},
+	{flag: "rate-limit-user", def: gatehouse.DefaultRateLimitUser, usage: "authenticated requests per user",
+		apply: func(c *gatehouse.Config, v string) error { c.RateLimitUser = v; return nil }},
+	{flag: "rate-limit-apikey", def: gatehouse.DefaultRateLimitAPIKey, usage: "requests per API key without its own limit",
+		apply: func(c *gatehouse.Config, v string) error { c.RateLimitAPIKey = v; return nil }},
+	{flag: "rate-limit-client", def: gatehouse.DefaultRateLimitClient, usage: "token requests per OAuth2 client without its own limit",
+		apply: func(c *gatehouse.Config, v string) error { c.RateLimitClient = v; return nil }},
+	{flag: "rate-limit-token", def: gatehouse.DefaultRateLimitToken, usage: "token-endpoint requests per client address",
+		apply: func(c *gatehouse.Config, v string) error { c.RateLimitToken = v; return nil }},
+	{flag: "login-max-failures", def: "10", usage: "failed logins in a row that lock an account",
+		apply: func(c *gatehouse.Config, v string) error { return positiveInt(v, &c.LoginMaxFailures) }},
+	durationSetting("login-lockout", "15m", "how long a locked account stays locked", func(c *gatehouse.Config) *time.Duration { return &c.LoginLockout }),
+	{flag: "login-ip-limit", def: gatehouse.DefaultLoginIPLimit, usage: "failed logins per client address",
+		apply: func(c *gatehouse.Config, v string) error { c.LoginIPLimit = v; return nil }},
+	durationSetting("audit-retention", "", "delete audit events older than this, e.g. 365d (default: keep forever)", func(c *gatehouse.Config) *time.Duration { return &c.AuditRetention }),
+	{flag: "password-hash-concurrency", usage: "password hashes run at once (default: half the CPUs)",
+		apply: func(c *gatehouse.Config, v string) error { return positiveInt(v, &c.PasswordHashConcurrency) }},
 	{flag: "trusted-proxies", usage: "comma-separated CIDRs whose X-Forwarded-For is believed",
 		apply: func(c *gatehouse.Config, v string) error {
 			c.TrustedProxies = nil
@@ -204,6 +222,16 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("want a size such as 1MiB or 65536")
 	}
 	return n * mult, nil
+}
+
+// positiveInt parses a whole number of at least 1 into dst.
+func positiveInt(v string, dst *int) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a whole number of at least 1")
+	}
+	*dst = n
+	return nil
 }
 
 // exists reports whether a file exists (used for friendly hints).

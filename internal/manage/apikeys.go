@@ -199,3 +199,42 @@ func intersect(a, b []string) []string {
 	}
 	return out
 }
+
+// SetAPIKeyRateLimit changes a key's own rate limit ("10/s", "100/m:20";
+// "" returns the key to the server default) and records apikey.updated.
+// ownerID, when not "", restricts the operation to that user's keys. The
+// new limit applies at once on this node and within a second elsewhere.
+func (m *Manager) SetAPIKeyRateLimit(ctx context.Context, a Actor, id, ownerID, rate string) (store.APIKey, error) {
+	if rate != "" {
+		l, err := ratelimit.ParseLimit(rate)
+		if err != nil {
+			return store.APIKey{}, errorf(Invalid, "invalid_rate_limit", "invalid rate limit %q: %v", rate, err)
+		}
+		rate = l.String()
+		if l.Unlimited() {
+			rate = "unlimited"
+		}
+	}
+	if _, err := m.GetAPIKey(ctx, id, ownerID); err != nil {
+		return store.APIKey{}, err
+	}
+	old := ""
+	k, err := m.Store.UpdateAPIKey(ctx, id, func(k store.APIKey) (store.APIKey, error) {
+		old = k.RateLimit
+		k.RateLimit = rate
+		return k, nil
+	})
+	if err != nil {
+		return store.APIKey{}, notFound(err, "api key", id)
+	}
+	m.invalidate(id, "")
+	m.record(ctx, a, audit.APIKeyUpdated, id, resultSuccess, "rate_limit="+orDefault(old)+"->"+orDefault(rate))
+	return k, nil
+}
+
+func orDefault(rate string) string {
+	if rate == "" {
+		return "default"
+	}
+	return rate
+}

@@ -35,6 +35,14 @@ type LoginThrottle interface {
 	Success(ctx context.Context, account, ip string) error
 }
 
+// LockSampler is implemented by a LoginThrottle that samples login.locked
+// events: during a guessing flood every refused attempt would otherwise
+// cost an audit row. RecordLock reports whether this refusal should be
+// recorded.
+type LockSampler interface {
+	RecordLock(account, ip string) bool
+}
+
 // Login checks a username and password. It costs one password hash whatever
 // happens (an unknown user is checked against a dummy hash), upgrades old or
 // weaker hashes on success and records login.succeeded or login.failed.
@@ -49,7 +57,9 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 			return store.User{}, fmt.Errorf("check login throttle: %w", err)
 		}
 		if wait > 0 {
-			m.record(ctx, a, audit.LoginLocked, name, resultFailure, "throttled")
+			if ls, ok := throttle.(LockSampler); !ok || ls.RecordLock(name, a.IP) {
+				m.record(ctx, a, audit.LoginLocked, name, resultFailure, "throttled")
+			}
 			return store.User{}, &ThrottledError{RetryAfter: wait}
 		}
 	}

@@ -30,8 +30,10 @@ type Config struct {
 	// older hashes are measured against. Zero fields take the values of
 	// [DefaultParams].
 	Params Params
-	// MaxConcurrent is how many hashes may run at once; 0 means
-	// runtime.GOMAXPROCS(0).
+	// MaxConcurrent is how many hashes may run at once; 0 means half of
+	// runtime.GOMAXPROCS(0), at least one, so that a flood of logins
+	// leaves CPU for the requests that need no password (token and API-key
+	// checks).
 	MaxConcurrent int
 	// MaxQueue is how many callers may wait for a slot; more get [ErrBusy]
 	// at once. 0 means 4·MaxConcurrent; a negative value means none may
@@ -71,7 +73,7 @@ func New(cfg Config) *Hasher {
 	}
 	n := cfg.MaxConcurrent
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	q := cfg.MaxQueue
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -310,6 +311,9 @@ func TestNew(t *testing.T) {
 			}
 			if tc.wantSlots > 0 && cap(h.slots) != tc.wantSlots {
 				t.Errorf("slots = %d, want %d", cap(h.slots), tc.wantSlots)
+			}
+			if tc.cfg.MaxConcurrent == 0 && cap(h.slots) != max(1, runtime.GOMAXPROCS(0)/2) {
+				t.Errorf("default slots = %d, want half of GOMAXPROCS %d, at least 1", cap(h.slots), runtime.GOMAXPROCS(0))
 			}
 			if cap(h.slots) < 1 || h.maxQueue != int64(4*cap(h.slots)) {
 				t.Errorf("slots %d, queue %d: want ≥ 1 and 4 per slot", cap(h.slots), h.maxQueue)
