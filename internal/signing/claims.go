@@ -48,6 +48,10 @@ type IDClaims struct {
 	AuthorizedParty string    // azp; omitted when empty
 	// AccessToken, when set, is hashed into at_hash (OIDC Core §3.1.3.6).
 	AccessToken string
+	// PreferredUsername and Name are the profile claims (OIDC Core §5.1),
+	// set when the profile scope is granted; omitted when empty.
+	PreferredUsername string
+	Name              string
 }
 
 // idPayload is the JSON shape of an ID token.
@@ -57,6 +61,8 @@ type idPayload struct {
 	Nonce           string           `json:"nonce,omitempty"`
 	AuthorizedParty string           `json:"azp,omitempty"`
 	AccessTokenHash string           `json:"at_hash,omitempty"`
+	PreferredUser   string           `json:"preferred_username,omitempty"`
+	Name            string           `json:"name,omitempty"`
 }
 
 // IssueAccessToken signs c with the current access-token key, with the
@@ -103,6 +109,8 @@ func (k *Keys) IssueIDToken(c IDClaims) (string, error) {
 		AuthTime:        jwt.NewNumericDate(c.AuthTime),
 		Nonce:           c.Nonce,
 		AuthorizedParty: c.AuthorizedParty,
+		PreferredUser:   c.PreferredUsername,
+		Name:            c.Name,
 	}
 	if c.AccessToken != "" {
 		h, err := AtHash(string(k.idAlg), c.AccessToken)

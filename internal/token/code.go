@@ -78,7 +78,7 @@ func (g *codeGrant) Handle(ctx context.Context, req *Request) (*Response, error)
 	}
 	scopes := intersect(c.Scopes, u.Scopes)
 	return h.issue(ctx, grantInfo{
-		Subject: u.ID, UserID: u.ID, Client: req.Client, Scopes: scopes, AuthTime: c.AuthTime,
+		Subject: u.ID, UserID: u.ID, Username: u.Username, Client: req.Client, Scopes: scopes, AuthTime: c.AuthTime,
 		Nonce: c.Nonce, FamilyID: c.GrantID,
 		Refresh: contains(req.Client.GrantTypes, string(oauth.GrantRefreshToken)) &&
 			(contains(scopes, "offline_access") || !contains(scopes, "openid")),

@@ -15,6 +15,7 @@ import (
 type grantInfo struct {
 	Subject  string // user id, or client id for client credentials
 	UserID   string // "" for client credentials
+	Username string // for the ID token's profile claims; looked up by UserID when ""
 	Client   store.Client
 	Scopes   []string
 	AuthTime time.Time
@@ -65,11 +66,26 @@ func (h *Handler) issue(ctx context.Context, g grantInfo) (*Response, error) {
 		resp.RefreshToken = value
 	}
 	if g.UserID != "" && contains(g.Scopes, "openid") {
-		idt, err := h.Keys.IssueIDToken(signing.IDClaims{
+		c := signing.IDClaims{
 			Issuer: h.Issuer, Subject: g.UserID, Audience: []string{g.Client.ID},
 			IssuedAt: now, Expiry: now.Add(h.AccessTTL), AuthTime: g.AuthTime,
 			Nonce: g.Nonce, AuthorizedParty: g.Client.ID, AccessToken: at,
-		})
+		}
+		// OIDC Core §5.4: profile releases the profile claims; gatehouse
+		// knows the username only, so it is both preferred_username and
+		// name (as at /oauth2/userinfo).
+		if contains(g.Scopes, "profile") {
+			name := g.Username
+			if name == "" {
+				u, err := h.Store.GetUser(ctx, g.UserID)
+				if err != nil {
+					return nil, fmt.Errorf("id token profile: %w", err)
+				}
+				name = u.Username
+			}
+			c.PreferredUsername, c.Name = name, name
+		}
+		idt, err := h.Keys.IssueIDToken(c)
 		if err != nil {
 			return nil, fmt.Errorf("issue id token: %w", err)
 		}
