@@ -125,7 +125,7 @@ func (s *Server) buildAbuse(ctx context.Context) error {
 		// Short timeouts: a slow Redis must not stall requests; the
 		// fallback takes over after the first failure.
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
-		opts.MaxRetries = 0
+		opts.MaxRetries, opts.DialerRetries = 0, 1
 		a.redis = redis.NewClient(opts)
 		a.limiter = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, "gatehouse:rl:"), local, s.log, onFallback("limiter"))
 		counters = ratelimit.NewFallbackCounters(ratelimit.NewRedisCounters(a.redis, "gatehouse:login:"), counters, s.log, onFallback("login_throttle"))
@@ -230,7 +230,10 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *guard.Principa
 	a := &s.abuse
 	switch {
 	case p.Method == guard.MethodAPIKey && p.KeyID != "":
-		if !s.allow(w, r, "apikey", "key:"+p.KeyID, p.KeyID, p.KeyID, s.apiKeyLimit(r.Context(), p.KeyID)) {
+		l := s.apiKeyLimit(r.Context(), p.KeyID)
+		// The limit is part of the key: a changed limit starts afresh
+		// instead of inheriting a state measured against the old one.
+		if !s.allow(w, r, "apikey", "key:"+p.KeyID+":"+l.String(), p.KeyID, p.KeyID, l) {
 			return false
 		}
 	case p.ClientID != "" && p.Subject == p.ClientID: // client credentials
@@ -276,7 +279,7 @@ func (s *Server) limitClient(w http.ResponseWriter, r *http.Request, c store.Cli
 			l = own
 		}
 	}
-	res, ok := s.check(w, r, "client:"+c.ID, l)
+	res, ok := s.check(w, r, "client:"+c.ID+":"+l.String(), l)
 	if ok {
 		return nil
 	}
