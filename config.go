@@ -86,8 +86,9 @@ type Config struct {
 	// limit of its own, and requests made with its client-credentials
 	// tokens; default [DefaultRateLimitClient].
 	RateLimitClient string
-	// RateLimitToken is the stricter limit of the token endpoint per
-	// client address; default [DefaultRateLimitToken].
+	// RateLimitToken is the stricter limit of the token endpoint: password
+	// attempts (password grant, login form) per client address, checked
+	// before the password is hashed; default [DefaultRateLimitToken].
 	RateLimitToken string
 	// LoginMaxFailures is the number of failed logins in a row after which
 	// an account is locked for LoginLockout; default 10. Growing delays

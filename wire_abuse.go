@@ -28,8 +28,7 @@ import (
 // Where each limit applies:
 //
 //   - limitRequest (middleware, every request): per client address
-//     (Config.RateLimitIP), and on the token endpoint also the stricter
-//     Config.RateLimitToken, before the body is parsed or a password hashed.
+//     (Config.RateLimitIP).
 //   - limitClient (token endpoint, after client authentication): per OAuth2
 //     client, its own RateLimit or Config.RateLimitClient. The built-in
 //     first-party client is exempt: every user's login goes through it, and
@@ -37,8 +36,10 @@ import (
 //   - admit (guard, after authentication): per API key (its own RateLimit
 //     or Config.RateLimitAPIKey), per user (Config.RateLimitUser) and, for a
 //     client-credentials token, per client.
-//   - loginThrottle (password checks): failed logins per account and per
-//     address, with growing delays and a lock (ratelimit.Throttle).
+//   - loginThrottle (every password check, before hashing): password
+//     attempts per address (Config.RateLimitToken, the token endpoint's
+//     stricter limit), then failed logins per account and per address,
+//     with growing delays and a lock (ratelimit.Throttle).
 //
 // With Config.RedisURL the limiter and the throttle's counters live in Redis
 // (shared by every replica) behind a fallback to local memory while Redis is
@@ -163,6 +164,15 @@ type loginThrottle struct {
 }
 
 func (l *loginThrottle) Check(ctx context.Context, account, ip string) (time.Duration, error) {
+	// Password attempts per address (Config.RateLimitToken), checked
+	// before any hashing: the stricter limit of the token endpoint, which
+	// keeps a flood of guesses from one place off the hasher.
+	if a, err := netip.ParseAddr(ip); err == nil {
+		if res, err := l.s.abuse.limiter.Allow(ctx, "login:"+ipKey(a), l.s.abuse.token); err == nil && !res.Allowed {
+			l.s.observeRateLimited("login")
+			return max(res.RetryAfter, time.Second), nil
+		}
+	}
 	d, err := l.t.Check(ctx, account, ip)
 	if err == nil && d > 0 {
 		l.s.observeRateLimited("login")
@@ -203,11 +213,6 @@ func (s *Server) limitRequest(next http.Handler) http.Handler {
 		key := ipKey(ip)
 		if !s.allow(w, r, "ip", "ip:"+key, key, "", s.abuse.ip) {
 			return
-		}
-		if r.URL.Path == "/oauth2/token" || r.URL.Path == "/token" {
-			if !s.allow(w, r, "ip", "tokenip:"+key, key, "", s.abuse.token) {
-				return
-			}
 		}
 		next.ServeHTTP(w, r)
 	})

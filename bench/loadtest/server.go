@@ -78,6 +78,15 @@ func freeAddr() (string, error) {
 	return addr, nil
 }
 
+// benchLimits turns the request rate limits off: every load comes from one
+// loopback address and the scenarios measure throughput, not limits. The
+// login limits (password attempts per address, failed logins per account
+// and per address) keep their defaults: the flood scenario exercises them.
+var benchLimits = []string{
+	"GATEHOUSE_RATE_LIMIT_IP=unlimited", "GATEHOUSE_RATE_LIMIT_USER=unlimited",
+	"GATEHOUSE_RATE_LIMIT_APIKEY=unlimited", "GATEHOUSE_RATE_LIMIT_CLIENT=unlimited",
+}
+
 // serverEnv returns base without any GATEHOUSE_ variable (so the caller's
 // own settings cannot leak into the benchmark) plus the benchmark's.
 func serverEnv(base []string, dbURL, addr, secret string) []string {
@@ -114,7 +123,7 @@ func startServer(ctx context.Context, bin, dir string) (*server, error) {
 	}
 	s := &server{
 		bin:     bin,
-		env:     serverEnv(os.Environ(), "sqlite:"+filepath.Join(dir, "gatehouse.db"), addr, randomHex(32)),
+		env:     append(serverEnv(os.Environ(), "sqlite:"+filepath.Join(dir, "gatehouse.db"), addr, randomHex(32)), benchLimits...),
 		base:    "http://" + addr,
 		logPath: filepath.Join(dir, "server.log"),
 		exited:  make(chan struct{}),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -96,10 +97,90 @@ type Event struct {
 // logs (useful for a guard-only process). Logger receives one Info line per
 // event, message "audit"; nil means no log line. Now defaults to
 // [time.Now]. A Recorder is safe for concurrent use once its fields are set.
+//
+// When Store can append a batch in one transaction ([BatchAppender], as
+// sqlstore does), concurrent Record calls are group-committed: the first
+// caller writes its event together with every event that arrived while the
+// previous batch was being written, so a burst of security events costs a
+// few transactions instead of one each. Record still returns only once its
+// own event is stored.
 type Recorder struct {
 	Store  store.AuditLog
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	mu      sync.Mutex
+	queue   []*pendingEvent
+	writing bool
+}
+
+// BatchAppender appends several events to the chain in one transaction, in
+// order, as that many AppendAudit calls would.
+type BatchAppender interface {
+	AppendAuditBatch(ctx context.Context, es []store.AuditEvent, hash func(store.AuditEvent) []byte) ([]store.AuditEvent, error)
+}
+
+// maxBatch bounds one group commit.
+const maxBatch = 256
+
+type pendingEvent struct {
+	e    store.AuditEvent
+	out  store.AuditEvent
+	err  error
+	done chan struct{}
+}
+
+// appendEvent stores ae, group-committing with concurrent callers when the
+// store supports batches.
+func (r *Recorder) appendEvent(ctx context.Context, ae store.AuditEvent) (store.AuditEvent, error) {
+	ba, ok := r.Store.(BatchAppender)
+	if !ok {
+		return r.Store.AppendAudit(ctx, ae, ChainHash)
+	}
+	p := &pendingEvent{e: ae, done: make(chan struct{})}
+	r.mu.Lock()
+	r.queue = append(r.queue, p)
+	if r.writing {
+		r.mu.Unlock()
+		select {
+		case <-p.done:
+			return p.out, p.err
+		case <-ctx.Done():
+			// The event stays queued and is still written by the
+			// current writer; this caller stops waiting.
+			return store.AuditEvent{}, ctx.Err()
+		}
+	}
+	r.writing = true
+	for {
+		batch := r.queue
+		if len(batch) > maxBatch {
+			batch = batch[:maxBatch]
+		}
+		r.queue = r.queue[len(batch):]
+		if len(batch) == 0 {
+			r.writing = false
+			r.mu.Unlock()
+			return p.out, p.err
+		}
+		r.mu.Unlock()
+		es := make([]store.AuditEvent, len(batch))
+		for i, q := range batch {
+			es[i] = q.e
+		}
+		// The batch holds other callers' events: do not let this
+		// caller's cancellation drop them.
+		out, err := ba.AppendAuditBatch(context.WithoutCancel(ctx), es, ChainHash)
+		for i, q := range batch {
+			if err != nil {
+				q.err = err
+			} else {
+				q.out = out[i]
+			}
+			close(q.done)
+		}
+		r.mu.Lock()
+	}
 }
 
 func (r *Recorder) now() time.Time {
@@ -138,7 +219,7 @@ func (r *Recorder) record(ctx context.Context, e Event) (store.AuditEvent, error
 	var err error
 	if r.Store != nil {
 		var stored store.AuditEvent
-		stored, err = r.Store.AppendAudit(ctx, ae, ChainHash)
+		stored, err = r.appendEvent(ctx, ae)
 		if err == nil {
 			ae = stored
 		} else {

@@ -114,3 +114,45 @@ func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
 	}
 	return n, nil
 }
+
+// AppendAuditBatch appends es to the chain in one transaction, in order,
+// exactly as that many AppendAudit calls would, and returns the stored
+// events. Group commit: one lock of the chain head and one commit for the
+// whole batch.
+func (db *DB) AppendAuditBatch(ctx context.Context, es []store.AuditEvent, hash func(store.AuditEvent) []byte) ([]store.AuditEvent, error) {
+	if hash == nil {
+		return nil, errors.New("append audit events: nil hash function")
+	}
+	out := make([]store.AuditEvent, len(es))
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var (
+			seq  int64
+			prev []byte
+		)
+		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+db.d.forUpdate).Scan(&seq, &prev)
+		if err != nil {
+			return fmt.Errorf("read chain head: %w", err)
+		}
+		insert := db.d.q(`INSERT INTO audit_events (` + auditCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		for i, e := range es {
+			e.Time = store.Normalize(e.Time)
+			seq++
+			e.Seq, e.PrevHash, e.Hash = seq, prev, nil
+			e.Hash = hash(e)
+			if len(e.Hash) == 0 {
+				return errors.New("hash function returned no hash")
+			}
+			if _, err := tx.ExecContext(ctx, insert, e.Seq, db.d.tm(e.Time), e.Action, e.Actor, e.Target, e.IP, e.UserAgent,
+				e.RequestID, e.Result, e.Reason, blob(e.PrevHash), e.Hash); err != nil {
+				return err
+			}
+			out[i], prev = e, e.Hash
+		}
+		_, err = tx.ExecContext(ctx, db.d.q(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), seq, prev)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append audit events: %w", err)
+	}
+	return out, nil
+}
