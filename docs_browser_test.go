@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/gatehouse/gatehouse/internal/manage"
 )
 
 // findChromium returns the path of a Chromium or Chrome binary. Without
@@ -141,6 +145,16 @@ func (p *docsPage) text(sel string) string {
 	return v
 }
 
+// value reads the value of the input a search finds.
+func (p *docsPage) value(sel string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Value(sel))
+	if err != nil {
+		p.t.Fatalf("read the value of %v: %v", sel, err)
+	}
+	return v
+}
+
 // checkConsole fails the test on any console error: a CSP violation, a
 // failed load or a script error all show there.
 func (p *docsPage) checkConsole() {
@@ -248,5 +262,59 @@ func TestDocsPageBrowserAPIKey(t *testing.T) {
 	p.closeDialog()
 
 	wantAll(t, "GET /users/me response panel", p.tryMe(), `"username": "`+user+`"`, `"auth_method": "api_key"`)
+	p.checkConsole()
+}
+
+// TestDocsPageBrowserAuthorizationCode authorizes /docs with the
+// authorization-code flow and PKCE: the page opens /oauth2/authorize in a
+// popup, the user signs in and allows, /docs/oauth2-redirect.html hands
+// the code back, and the page exchanges it for a token.
+func TestDocsPageBrowserAuthorizationCode(t *testing.T) {
+	srv := newTestServer(t)
+	const user, pw = "katherine.johnson", "trajectory-1962"
+	mustCreateUser(t, srv, user, pw, "read")
+	cl := mustClient(t, srv, manage.NewClient{Name: "API docs", Public: true,
+		GrantTypes:   []string{"authorization_code", "refresh_token"},
+		RedirectURIs: []string{srv.URL + "/docs/oauth2-redirect.html"}})
+	p := openDocs(t, srv)
+
+	const block = `//h4[contains(normalize-space(),"OAuth2, authorizationCode")]/..`
+	p.step("fill in the client",
+		chromedp.Click(chromedp.CSS(`.btn.authorize`)),
+		chromedp.WaitVisible(chromedp.ID(`client_id_authorizationCode`)),
+		// The field is filled with the first-party client_id; delete it
+		// with keystrokes, as a user would (the page keeps its own state
+		// of the field, so setting the DOM value would not do).
+		chromedp.SendKeys(chromedp.ID(`client_id_authorizationCode`), strings.Repeat(kb.Backspace, len("gatehouse"))+cl.ID))
+	if got := p.value(`#client_id_authorizationCode`); got != cl.ID {
+		t.Fatalf("client_id field = %q, want %q", got, cl.ID)
+	}
+	popup := chromedp.WaitNewTarget(p.ctx, func(i *target.Info) bool {
+		return strings.Contains(i.URL, "/oauth2/authorize")
+	})
+	p.step("open the authorization popup", chromedp.Click(block+`//button[contains(@class,"authorize")]`))
+	var id target.ID
+	select {
+	case id = <-popup:
+	case <-p.ctx.Done():
+		t.Fatal("no popup opened")
+	}
+	pctx, cancel := chromedp.NewContext(p.ctx, chromedp.WithTargetID(id))
+	defer cancel()
+	pp := &docsPage{t: t, ctx: pctx, srv: srv}
+	pp.step("sign in and allow in the popup",
+		chromedp.WaitVisible(chromedp.ID(`username`)),
+		chromedp.SendKeys(chromedp.ID(`username`), user),
+		chromedp.SendKeys(chromedp.ID(`password`), pw),
+		chromedp.Click(chromedp.ID(`sign-in`)),
+		chromedp.WaitVisible(chromedp.ID(`allow`)),
+		chromedp.Click(chromedp.ID(`allow`)))
+	// The redirect page passes the code to /docs and closes itself; /docs
+	// exchanges it (with the PKCE verifier) at the token endpoint.
+	p.step("see the page authorized", chromedp.WaitVisible(block+`//button[normalize-space()="Logout"]`))
+	wantAll(t, "Authorize dialog after the code flow", p.text(block), "Authorized")
+	p.closeDialog()
+
+	wantAll(t, "GET /users/me response panel", p.tryMe(), `"username": "`+user+`"`, `"auth_method": "bearer"`)
 	p.checkConsole()
 }
