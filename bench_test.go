@@ -13,7 +13,7 @@ import (
 
 func benchServer(b *testing.B) (*testServer, string, string) {
 	b.Helper()
-	s := newTestServer(b)
+	s := newTestServer(b, noLimits)
 	mustCreateUser(b, s, "bench", "password-1", "read", "write")
 	tok := mustToken(b, s, "bench", "password-1")["access_token"].(string)
 	return s, tok, mustAPIKey(b, s, "bench", "read")
