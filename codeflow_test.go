@@ -231,13 +231,14 @@ func TestCodeFlow(t *testing.T) {
 			AuthorizationEndpoint string   `json:"authorization_endpoint"`
 			Methods               []string `json:"code_challenge_methods_supported"`
 			Grants                []string `json:"grant_types_supported"`
+			ISS                   bool     `json:"authorization_response_iss_parameter_supported"`
 		}
 		if err := provider.Claims(&meta); err != nil {
 			t.Fatal(err)
 		}
 		if meta.AuthorizationEndpoint != srv.URL+"/oauth2/authorize" || strings.Join(meta.Methods, ",") != "S256" ||
-			!strings.Contains(strings.Join(meta.Grants, ","), "authorization_code") {
-			t.Errorf("discovery = %+v, want the authorization endpoint, S256 and authorization_code", meta)
+			!strings.Contains(strings.Join(meta.Grants, ","), "authorization_code") || !meta.ISS {
+			t.Errorf("discovery = %+v, want the authorization endpoint, S256, authorization_code and the RFC 9207 iss", meta)
 		}
 
 		t.Run("public client with PKCE, openid and offline_access", func(t *testing.T) {

@@ -92,6 +92,8 @@ func (h *Handler) Metadata() map[string]any {
 		m["authorization_endpoint"] = h.Issuer + "/oauth2/authorize"
 		m["code_challenge_methods_supported"] = []string{oauth.PKCES256}
 		m["response_modes_supported"] = []string{"query"}
+		// RFC 9207: authorization responses carry iss (mix-up defence).
+		m["authorization_response_iss_parameter_supported"] = true
 	}
 	if h.Revocation {
 		m["revocation_endpoint"] = h.Issuer + "/oauth2/revoke"
