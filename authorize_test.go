@@ -3,6 +3,7 @@ package gatehouse_test
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -411,6 +412,17 @@ func TestAuthorizeAttacks(t *testing.T) {
 		f.clock.Advance(srv.Config().AuthCodeTTL + time.Second)
 		status, body := f.exchange(f.pub, code, pubRedirect, testVerifier)
 		wantTokenError(t, status, body, "invalid_grant")
+	})
+
+	t.Run("long-expired codes are deleted", func(t *testing.T) {
+		_, old := f.loggedIn()
+		f.clock.Advance(2 * time.Hour)
+		f.loggedIn() // issuing a code sweeps
+		sum := sha256.Sum256([]byte(old))
+		_, err := srv.Store().ConsumeAuthCode(t.Context(), sum[:], f.clock.Now())
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ConsumeAuthCode(code expired 2h ago) error = %v, want ErrNotFound (swept)", err)
+		}
 	})
 
 	t.Run("code for another redirect_uri", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -55,6 +56,28 @@ type Handler struct {
 
 	once  sync.Once
 	pages *pages
+	// lastSweep is when expired codes were last deleted (Unix seconds).
+	lastSweep atomic.Int64
+}
+
+// Expired codes are deleted at most once per sweepInterval, by the request
+// that issues a code, once they have been expired for codeRetention: a
+// replay within that time is still recognised (and revokes the tokens
+// issued from the code); later it is simply an unknown code.
+const (
+	sweepInterval = time.Minute
+	codeRetention = time.Hour
+)
+
+// sweep deletes long-expired codes when it is time to.
+func (h *Handler) sweep(ctx context.Context, now time.Time) {
+	last := h.lastSweep.Load()
+	if now.Unix()-last < int64(sweepInterval/time.Second) || !h.lastSweep.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if _, err := h.Store.DeleteExpiredAuthCodes(ctx, now.Add(-codeRetention)); err != nil && h.Logger != nil {
+		h.Logger.WarnContext(ctx, "delete expired authorization codes", "err", err)
+	}
 }
 
 // Mount registers GET and POST /oauth2/authorize. POST carries either an
@@ -325,6 +348,7 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, req *request
 		h.fail(w, r, fmt.Errorf("store code: %w", err))
 		return
 	}
+	h.sweep(r.Context(), now)
 	a := h.actor(r)
 	a.ID = u.ID
 	h.record(r.Context(), a, audit.CodeIssued, req.Client.ID, audit.ResultSuccess, "grant="+c.GrantID)
