@@ -381,7 +381,7 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 	}
 	s.configureToken(th)
 	th.Mount(inner)
-	ah := &api.Handler{Manager: s.manager, Store: s.db, Guard: s.guard, Logger: s.log, ActorFrom: s.actor}
+	ah := &api.Handler{Manager: s.manager, Guard: s.guard, Logger: s.log, ActorFrom: s.actor}
 	ah.Mount(inner)
 	s.mountOAuth(inner)
 	s.mountReplication(inner)

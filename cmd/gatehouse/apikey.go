@@ -113,13 +113,13 @@ func (e *env) apikeyCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				names := map[string]string{}
-				for _, k := range ks {
-					if _, ok := names[k.UserID]; !ok {
-						if u, err := s.Manager().Store.GetUser(ctx, k.UserID); err == nil {
-							names[k.UserID] = u.Username
-						}
-					}
+				ids := make([]string, len(ks))
+				for i, k := range ks {
+					ids[i] = k.UserID
+				}
+				names, err := s.Manager().Usernames(ctx, ids...)
+				if err != nil {
+					return err
 				}
 				if jsonFlag(cmd) {
 					out := make([]apiKeyJSON, len(ks))

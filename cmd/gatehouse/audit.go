@@ -57,7 +57,7 @@ func (e *env) auditCommand() *cobra.Command {
 				return fmt.Errorf("--result %q: want success or failure", f.Result)
 			}
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				evs, err := s.Store().ListAudit(ctx, f)
+				evs, err := s.Manager().ListAudit(ctx, f)
 				if err != nil {
 					return err
 				}
@@ -92,7 +92,7 @@ func (e *env) auditCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				rep, err := audit.Verify(ctx, s.Store())
+				rep, err := s.Manager().VerifyAudit(ctx)
 				if err != nil {
 					return err
 				}
@@ -122,7 +122,7 @@ func (e *env) auditCommand() *cobra.Command {
 				return fmt.Errorf("--older-than %q: want a duration such as 365d", older)
 			}
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				n, err := audit.Prune(ctx, s.Manager().Audit, time.Now().Add(-d))
+				n, err := s.Manager().PruneAudit(ctx, time.Now().Add(-d))
 				if err != nil {
 					return err
 				}

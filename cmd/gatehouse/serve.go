@@ -56,7 +56,7 @@ func (m *serveMain) Run(ctx context.Context) error {
 	}
 	cfg := srv.Config()
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", storeKind(cfg.DatabaseURL))
-	if n, err := srv.Manager().Store.ListUsers(ctx, "", 1); err == nil && len(n) == 0 {
+	if has, err := srv.Manager().HasUsers(ctx); err == nil && !has {
 		fmt.Fprintf(m.out.stderr, "\nNo users yet. Create the first admin with:\n\n"+
 			"  gatehouse user create admin --admin --password-stdin\n\n")
 	}

@@ -13,11 +13,8 @@ import (
 // Handler serves the resource API.
 type Handler struct {
 	Manager *manage.Manager
-	// Store is not used: every handler goes through Manager. It is kept
-	// so that existing wiring compiles.
-	Store  store.Store
-	Guard  *guard.Guard
-	Logger *slog.Logger
+	Guard   *guard.Guard
+	Logger  *slog.Logger
 	// ActorFrom extracts IP, user agent and request id for the audit log.
 	ActorFrom func(r *http.Request) manage.Actor
 }

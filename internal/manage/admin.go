@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/signing"
@@ -64,6 +65,31 @@ func (m *Manager) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.A
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
 	return evs, nil
+}
+
+// VerifyAudit walks the audit log's hash chain and reports the first
+// edited, inserted or deleted event (see audit.Verify).
+func (m *Manager) VerifyAudit(ctx context.Context) (audit.Report, error) {
+	rep, err := audit.Verify(ctx, m.Store)
+	if err != nil {
+		return audit.Report{}, fmt.Errorf("verify audit log: %w", err)
+	}
+	return rep, nil
+}
+
+// PruneAudit deletes audit events older than before, keeping the chain
+// verifiable (see audit.Prune), and returns how many were deleted.
+func (m *Manager) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	return audit.Prune(ctx, m.Audit, before)
+}
+
+// HasUsers reports whether at least one user exists.
+func (m *Manager) HasUsers(ctx context.Context) (bool, error) {
+	us, err := m.Store.ListUsers(ctx, "", 1)
+	if err != nil {
+		return false, fmt.Errorf("list users: %w", err)
+	}
+	return len(us) > 0, nil
 }
 
 // ClientUpdate is the input of UpdateClient: nil fields stay as they are.

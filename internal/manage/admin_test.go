@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -110,5 +111,36 @@ func TestCreateUserRefusesIDShapedNames(t *testing.T) {
 	// 26 characters that are not all base32 are fine.
 	if _, err := m.CreateUser(context.Background(), CLI(), NewUser{Username: "abcdefghijklmnopqrstuvwxy1"}); err != nil {
 		t.Errorf("CreateUser(26 chars with a 1) error = %v", err)
+	}
+}
+
+func TestAuditAndUserOperationsForTheCLI(t *testing.T) {
+	m, clk := mustManager(t)
+	ctx := context.Background()
+	if has, err := m.HasUsers(ctx); err != nil || has {
+		t.Fatalf("HasUsers() on an empty store = %v, %v; want false", has, err)
+	}
+	mustUser(t, m, "alice", "read")
+	if has, err := m.HasUsers(ctx); err != nil || !has {
+		t.Fatalf("HasUsers() after CreateUser = %v, %v; want true", has, err)
+	}
+	evs, err := m.ListAudit(ctx, store.AuditFilter{})
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("ListAudit() = %d events, %v; want the user.created event", len(evs), err)
+	}
+	rep, err := m.VerifyAudit(ctx)
+	if err != nil || !rep.OK || rep.Events != int64(len(evs)) {
+		t.Fatalf("VerifyAudit() = %+v, %v; want OK over %d events", rep, err, len(evs))
+	}
+	// Everything so far is older than a cut-off in the future of the clock.
+	clk.Advance(48 * time.Hour)
+	mustUser(t, m, "bob", "read")
+	n, err := m.PruneAudit(ctx, clk.Now().Add(-24*time.Hour))
+	if err != nil || n != int64(len(evs)) {
+		t.Fatalf("PruneAudit() = %d, %v; want %d", n, err, len(evs))
+	}
+	rep, err = m.VerifyAudit(ctx)
+	if err != nil || !rep.OK || !rep.Anchored {
+		t.Fatalf("VerifyAudit() after prune = %+v, %v; want OK and anchored", rep, err)
 	}
 }
