@@ -134,6 +134,9 @@ func TestMetricsCount(t *testing.T) {
 		me(map[string]string{"Authorization": "Bearer not.a.jwt"}, 401)
 		me(map[string]string{"X-API-Key": "gk_" + strings.Repeat("a", 40)}, 401)
 		me(map[string]string{"X-API-Key": key, "Authorization": "Bearer " + tok}, 400)
+		if res, body := get(t, s.URL+"/admin/users", map[string]string{"Authorization": "Bearer " + tok}); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("GET /admin/users without the admin scope = %d %s, want 403", res.StatusCode, body)
+		}
 		skew.Store(int64(2 * time.Hour))
 		me(map[string]string{"Authorization": "Bearer " + tok}, 401) // expired
 		skew.Store(0)
@@ -154,6 +157,7 @@ func TestMetricsCount(t *testing.T) {
 			"gatehouse_token_request_duration_seconds|grant=password":                 3,
 			"gatehouse_token_request_duration_seconds|grant=client_credentials":       1,
 			"gatehouse_auth_total|method=bearer,result=ok":                            2,
+			"gatehouse_auth_total|method=bearer,result=insufficient_scope":            1,
 			"gatehouse_auth_total|method=api_key,result=ok":                           1,
 			"gatehouse_auth_total|method=none,result=missing":                         1,
 			"gatehouse_auth_total|method=bearer,result=invalid":                       1,
@@ -161,7 +165,7 @@ func TestMetricsCount(t *testing.T) {
 			"gatehouse_auth_total|method=none,result=invalid_request":                 1,
 			"gatehouse_auth_total|method=bearer,result=expired":                       1,
 			"gatehouse_auth_total|method=bearer,result=revoked":                       1,
-			"gatehouse_auth_duration_seconds|method=bearer":                           5,
+			"gatehouse_auth_duration_seconds|method=bearer":                           6,
 			"gatehouse_auth_duration_seconds|method=api_key":                          2,
 			"gatehouse_auth_duration_seconds|method=none":                             2,
 			"gatehouse_rate_limited_total|kind=ip":                                    0,

@@ -69,7 +69,8 @@ func (s *Server) buildMetrics() {
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_auth_total",
 			Help: "Authentications by the guard, by method (bearer, api_key, none) and result " +
-				"(ok, missing, invalid_request, invalid, expired, not_yet_valid, revoked, unavailable, error).",
+				"(ok, missing, invalid_request, invalid, expired, not_yet_valid, revoked, insufficient_scope, unavailable, error); " +
+				"a request refused for missing scopes counts once, as insufficient_scope.",
 		}, []string{"method", "result"}),
 		authDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gatehouse_auth_duration_seconds",

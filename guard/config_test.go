@@ -94,7 +94,7 @@ func TestOnResult(t *testing.T) {
 		bearerRequest("x.y.z"),
 		newRequest("/"),
 		newRequest("/?token=abc"),
-		bearerRequest(tok), // 403 below: still one successful authentication
+		bearerRequest(tok), // 403 below: reported once, as insufficient_scope
 	}
 	for i, r := range reqs {
 		mw := g.Require("read")
@@ -110,8 +110,12 @@ func TestOnResult(t *testing.T) {
 		{guard.MethodBearer, guard.CodeInvalidToken},
 		{"", ""},
 		{"", guard.CodeInvalidRequest},
-		{guard.MethodBearer, "ok"},
+		{guard.MethodBearer, guard.CodeInsufficientScope},
 	}
+	if _, err := g.Authenticate(bearerRequest(tok)); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, resultCall{guard.MethodBearer, "ok"}) // Authenticate alone reports too
 	if diff := cmp.Diff(want, calls, cmp.AllowUnexported(resultCall{})); diff != "" {
 		t.Errorf("OnResult calls mismatch (-want +got):\n%s", diff)
 	}

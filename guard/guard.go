@@ -53,11 +53,13 @@ type Config struct {
 	// method, error code and cause. Credentials are never logged. Nil means
 	// no logging.
 	Logger *slog.Logger
-	// OnResult, if set, is called once per [Guard.Authenticate] (and so per
-	// request through [Guard.Require]) with the method tried ("" when the
-	// request carried no usable credential) and the result: nil or an
-	// [*Error]. It suits metrics; it must be fast and safe for concurrent
-	// use.
+	// OnResult, if set, is called once per [Guard.Authenticate] and once
+	// per request through [Guard.Require] or [Guard.RequireAny] with the
+	// method tried ("" when the request carried no usable credential) and
+	// the result: nil or an [*Error]. Through Require, a principal refused
+	// for missing scopes is reported with the 403 insufficient_scope error
+	// instead of nil. It suits metrics; it must be fast and safe for
+	// concurrent use.
 	OnResult func(method Method, err error)
 	// OnDuration, if set, is called once per [Guard.Authenticate] with the
 	// method tried and how long authentication took by the wall clock
@@ -198,6 +200,19 @@ func (g *Guard) Realm() string { return g.realm }
 // when there is no credential, 401 invalid_token when the credential is
 // refused.
 func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
+	p, method, err := g.authenticateTimed(r)
+	if g.onResult != nil {
+		g.onResult(method, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// authenticateTimed is Authenticate without the OnResult call, which the
+// middleware makes itself once it knows whether the scopes suffice.
+func (g *Guard) authenticateTimed(r *http.Request) (*Principal, Method, error) {
 	var start time.Time
 	if g.onDuration != nil {
 		start = time.Now()
@@ -205,13 +220,10 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 	p, method, gerr := g.authenticate(r)
 	if gerr != nil {
 		g.logFailure(r.Context(), method, gerr)
-		if g.onResult != nil {
-			g.onResult(method, gerr)
-		}
 		if g.onDuration != nil {
 			g.onDuration(method, time.Since(start))
 		}
-		return nil, gerr
+		return nil, method, gerr
 	}
 	if g.enrich != nil && method == MethodBearer {
 		// The principal was made for this request, so it may be changed.
@@ -219,13 +231,10 @@ func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 			g.logger.WarnContext(r.Context(), "guard: enrich principal", "err", err)
 		}
 	}
-	if g.onResult != nil {
-		g.onResult(method, nil)
-	}
 	if g.onDuration != nil {
 		g.onDuration(method, time.Since(start))
 	}
-	return p, nil
+	return p, method, nil
 }
 
 func (g *Guard) authenticate(r *http.Request) (*Principal, Method, *Error) {
@@ -336,16 +345,25 @@ func (g *Guard) middleware(need []string, anyOf bool) func(http.Handler) http.Ha
 	scopeAttr := strings.Join(need, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := g.Authenticate(r)
+			p, method, err := g.authenticateTimed(r)
 			if err != nil {
+				if g.onResult != nil {
+					g.onResult(method, err)
+				}
 				WriteError(w, err, g.realm)
 				return
 			}
 			if !hasScopes(p, need, anyOf) {
 				e := scopeError(p, need, anyOf, scopeAttr)
 				g.logFailure(r.Context(), p.Method, e)
+				if g.onResult != nil {
+					g.onResult(method, e)
+				}
 				WriteError(w, e, g.realm)
 				return
+			}
+			if g.onResult != nil {
+				g.onResult(method, nil)
 			}
 			if g.admit != nil && !g.admit(w, r, p) {
 				return

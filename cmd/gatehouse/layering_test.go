@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // The CLI and the admin API share one service layer (internal/manage);
@@ -52,5 +54,29 @@ func TestCLIGoesThroughTheServiceLayer(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no CLI source files found")
+	}
+}
+
+// Every setting flag is in the README's configuration table with its
+// environment variable.
+func TestEverySettingIsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("settings", pflag.ContinueOnError)
+	addSettingFlags(fs)
+	n := 0
+	fs.VisitAll(func(f *pflag.Flag) {
+		n++
+		env := "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		for _, want := range []string{"`--" + f.Name + "`", "`" + env + "`"} {
+			if !strings.Contains(string(readme), want) {
+				t.Errorf("README.md does not document %s", want)
+			}
+		}
+	})
+	if n < 10 {
+		t.Fatalf("only %d setting flags found", n)
 	}
 }
