@@ -260,6 +260,7 @@ func (s *Server) start(ctx context.Context) {
 	s.startReplication(ctx, run)
 	s.startOAuth(ctx, run)
 	s.startAbuse(ctx, run)
+	s.startHousekeeping(ctx, run)
 }
 
 // Close stops background work and closes the store. In-flight requests

@@ -355,6 +355,9 @@ type Sessions interface {
 	GetSession(ctx context.Context, hash []byte) (Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteUserSessions(ctx context.Context, userID string) error
+	// DeleteExpiredSessions removes sessions whose ExpiresAt is before now
+	// and returns how many.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 }
 
 // Consent remembers that a user granted a client a set of scopes.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -72,4 +73,19 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) error {
 		return fmt.Errorf("delete user sessions: %w", err)
 	}
 	return nil
+}
+
+// DeleteExpiredSessions removes sessions whose ExpiresAt is before now and
+// returns how many.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = rowsAffected(tx.ExecContext(ctx, db.d.q(`DELETE FROM sessions WHERE expires_at < ?`), db.d.tm(now)))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return n, nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -46,5 +47,30 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 		_, err = s.GetSession(ctx, b1.Hash)
 		mustOK(t, "GetSession(other user)", err)
 		mustOK(t, "DeleteUserSessions(none left)", s.DeleteUserSessions(ctx, alice.ID))
+	})
+	t.Run("DeleteExpired", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		alice := mustCreateUser(t, s, "alice")
+		for i, exp := range []time.Duration{time.Minute, time.Hour, 2 * time.Hour} {
+			mustOK(t, "CreateSession", s.CreateSession(ctx, store.Session{Hash: hashOf(fmt.Sprint("s", i)), UserID: alice.ID,
+				AuthTime: at(0), CreatedAt: at(0), ExpiresAt: at(exp)}))
+		}
+		n, err := s.DeleteExpiredSessions(ctx, at(time.Hour))
+		mustOK(t, "DeleteExpiredSessions", err)
+		if n != 1 {
+			t.Errorf("DeleteExpiredSessions(1h) = %d, want 1 (only the session that ended before)", n)
+		}
+		_, err = s.GetSession(ctx, hashOf("s0"))
+		wantErr(t, "GetSession(expired)", err, store.ErrNotFound)
+		for _, h := range []string{"s1", "s2"} {
+			_, err := s.GetSession(ctx, hashOf(h))
+			mustOK(t, "GetSession(live "+h+")", err)
+		}
+		n, err = s.DeleteExpiredSessions(ctx, at(time.Hour))
+		mustOK(t, "DeleteExpiredSessions(again)", err)
+		if n != 0 {
+			t.Errorf("DeleteExpiredSessions(again) = %d, want 0", n)
+		}
 	})
 }
