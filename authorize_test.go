@@ -754,3 +754,19 @@ func b64(b []byte) string {
 	out, _ := json.Marshal(b) // standard base64, quoted
 	return strings.Trim(string(out), `"`)
 }
+
+// TestAuthorizeLoginSessionTTL: a login session lasts LoginSessionTTL; after
+// it the user is asked to sign in again.
+func TestAuthorizeLoginSessionTTL(t *testing.T) {
+	f := newAuthzFixture(t, func(c *gatehouse.Config) { c.LoginSessionTTL = 30 * time.Minute })
+	a, _ := f.loggedIn()
+	f.clock.Advance(29 * time.Minute)
+	if p := a.get(f.url(f.params())); p.Status != http.StatusFound {
+		t.Fatalf("authorize within the session = %d, want a redirect without any page", p.Status)
+	}
+	f.clock.Advance(2 * time.Minute)
+	p := a.get(f.url(f.params()))
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `name="password"`) {
+		t.Fatalf("authorize after the session ended = %d, want the login page", p.Status)
+	}
+}

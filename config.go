@@ -42,6 +42,9 @@ type Config struct {
 	RefreshReuseGrace time.Duration
 	ClockSkew         time.Duration // leeway for exp/nbf/iat; default 5s
 	AuthCodeTTL       time.Duration // default 1m
+	// LoginSessionTTL is how long a browser stays signed in at the
+	// authorization endpoint (its login session). Default 12h.
+	LoginSessionTTL time.Duration
 
 	// SigningAlg is ES256 (default), EdDSA, RS256 or HS256.
 	SigningAlg string
@@ -179,6 +182,7 @@ func (c *Config) setDefaults() {
 	def(&c.RefreshReuseGrace, 5*time.Second)
 	def(&c.ClockSkew, 5*time.Second)
 	def(&c.AuthCodeTTL, time.Minute)
+	def(&c.LoginSessionTTL, 12*time.Hour)
 	def(&c.KeyPublishDelay, 5*time.Second)
 	if c.SigningAlg == "" {
 		c.SigningAlg = "ES256"
@@ -227,7 +231,7 @@ func (c Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"access-token-ttl": c.AccessTokenTTL, "refresh-token-ttl": c.RefreshTokenTTL,
-		"clock-skew": c.ClockSkew, "auth-code-ttl": c.AuthCodeTTL,
+		"clock-skew": c.ClockSkew, "auth-code-ttl": c.AuthCodeTTL, "login-session-ttl": c.LoginSessionTTL,
 	} {
 		if d < 0 {
 			bad("%s must not be negative", name)

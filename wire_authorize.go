@@ -13,7 +13,7 @@ import (
 func (s *Server) mountAuthorize(mux *http.ServeMux) {
 	h := &authorize.Handler{
 		Store: s.db, Manager: s.manager, Throttle: s.loginThrottle(), Audit: s.manager.Audit, Logger: s.log,
-		Issuer: s.cfg.Issuer, Key: s.derivedKey("authorize-forms"), CodeTTL: s.cfg.AuthCodeTTL,
+		Issuer: s.cfg.Issuer, Key: s.derivedKey("authorize-forms"), CodeTTL: s.cfg.AuthCodeTTL, SessionTTL: s.cfg.LoginSessionTTL,
 		MaxBody: s.cfg.MaxBody, Now: s.cfg.Now, ActorFrom: s.actor,
 	}
 	h.Mount(mux)

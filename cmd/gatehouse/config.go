@@ -65,6 +65,7 @@ var settings = []setting{
 			c.RefreshReuseGrace = d
 			return nil
 		}},
+	durationSetting("login-session-ttl", "12h", "how long a browser stays signed in at the authorization endpoint", func(c *gatehouse.Config) *time.Duration { return &c.LoginSessionTTL }),
 	durationSetting("clock-skew", "5s", "leeway for exp/nbf/iat checks", func(c *gatehouse.Config) *time.Duration { return &c.ClockSkew }),
 	durationSetting("key-rotation", "", "rotate the signing key this often (default: only by 'key rotate')", func(c *gatehouse.Config) *time.Duration { return &c.KeyRotation }),
 	durationSetting("key-publish-delay", "5s", "how long a new signing key is published before it signs", func(c *gatehouse.Config) *time.Duration { return &c.KeyPublishDelay }),
