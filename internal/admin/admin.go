@@ -483,7 +483,11 @@ func (h *Handler) revokeSigningKey(w http.ResponseWriter, r *http.Request, p *gu
 		return err
 	}
 	if !slices.ContainsFunc(ks, func(k signing.KeyInfo) bool { return k.ID == kid }) {
-		return api.NewError(http.StatusNotFound, "not_found", "signing key "+strconv.Quote(kid)+" not found")
+		msg := "signing key " + strconv.Quote(kid) + " not found"
+		if _, ok := manage.CredentialID(kid); ok {
+			msg = "signing key not found: that is a secret (not shown), not a kid"
+		}
+		return api.NewError(http.StatusNotFound, "not_found", msg)
 	}
 	if err := h.Manager.RevokeSigningKey(r.Context(), h.actor(r, p), kid); err != nil {
 		return err

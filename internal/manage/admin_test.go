@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -142,5 +144,36 @@ func TestAuditAndUserOperationsForTheCLI(t *testing.T) {
 	rep, err = m.VerifyAudit(ctx)
 	if err != nil || !rep.OK || !rep.Anchored {
 		t.Fatalf("VerifyAudit() after prune = %+v, %v; want OK and anchored", rep, err)
+	}
+}
+
+func TestCredentialIDNeverEchoesSecrets(t *testing.T) {
+	m, _ := mustManager(t)
+	ctx := context.Background()
+	for _, prefix := range []string{"gk_", ClientSecretPrefix, "grt_"} {
+		v, id := secret.Mint(prefix)
+		if got, ok := CredentialID(v); !ok || got != id {
+			t.Errorf("CredentialID(%s…) = %q, %v; want %q, true", prefix, got, ok, id)
+		}
+		last := byte('a')
+		if v[len(v)-1] == 'a' {
+			last = 'b'
+		}
+		if _, ok := CredentialID(v[:len(v)-1] + string(last)); ok {
+			t.Errorf("CredentialID accepted %s… with a broken checksum", prefix)
+		}
+		for _, err := range []error{
+			func() error { _, err := m.FindUser(ctx, v); return err }(),
+			func() error { _, err := m.GetClient(ctx, v); return err }(),
+		} {
+			if !isKind(err, NotFound) || strings.Contains(err.Error(), v) || !strings.Contains(err.Error(), id) {
+				t.Errorf("error for a pasted %s… secret = %v; want not found naming the id, not the secret", prefix, err)
+			}
+		}
+	}
+	for _, s := range []string{"", "alice", "gk_", "gk_short", "k3nfgizhey4f", strings.Repeat("x", 80)} {
+		if _, ok := CredentialID(s); ok {
+			t.Errorf("CredentialID(%q) = true", s)
+		}
 	}
 }

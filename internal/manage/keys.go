@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,6 +31,9 @@ func (m *Manager) RotateSigningKey(ctx context.Context, a Actor) (store.SigningK
 // signed is refused.
 func (m *Manager) RevokeSigningKey(ctx context.Context, a Actor, kid string) error {
 	if err := m.Keys.Revoke(ctx, kid); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound(err, "signing key", kid)
+		}
 		return fmt.Errorf("revoke signing key: %w", err)
 	}
 	now := m.now()

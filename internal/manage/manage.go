@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -94,11 +96,33 @@ func errorf(kind Kind, code, format string, args ...any) *Error {
 }
 
 // notFound maps store.ErrNotFound to a friendly error and wraps the rest.
+// A name that is a credential (someone pasted a key or secret where an id
+// belongs) is not repeated back: error messages end up in terminals, logs
+// and JSON bodies.
 func notFound(err error, what, name string) error {
 	if errors.Is(err, store.ErrNotFound) {
+		if id, ok := CredentialID(name); ok {
+			return errorf(NotFound, "not_found", "%s not found: that is a secret (not shown), not an id; its id is %s", what, id)
+		}
 		return errorf(NotFound, "not_found", "%s %q not found", what, name)
 	}
 	return fmt.Errorf("get %s: %w", what, err)
+}
+
+// CredentialID reports whether s is shaped like one of gatehouse's
+// credentials (an API key, client secret or refresh token: prefix, id,
+// secret part and a valid checksum) and returns its embedded id, which is
+// safe to show.
+func CredentialID(s string) (string, bool) {
+	i := strings.IndexByte(s, '_')
+	if i < 0 || i > 16 {
+		return "", false
+	}
+	id, err := secret.Parse(s[:i+1], s)
+	if err != nil {
+		return "", false
+	}
+	return id, true
 }
 
 func (m *Manager) record(ctx context.Context, a Actor, action audit.Action, target, result, reason string) {
