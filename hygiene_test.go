@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
@@ -22,7 +25,12 @@ import (
 // To cover a new endpoint, add a step to steps; each step gets the
 // secrets minted so far and may add its own with keep.
 func TestSecretsHygiene(t *testing.T) {
-	s := newTestServer(t, func(c *gatehouse.Config) { c.LoginMaxFailures = 3 })
+	eachBackend(t, func(t *testing.T, newServer func(t testing.TB, opts ...func(*gatehouse.Config)) *testServer) {
+		testSecretsHygiene(t, newServer(t, func(c *gatehouse.Config) { c.LoginMaxFailures = 3 }))
+	})
+}
+
+func testSecretsHygiene(t *testing.T, s *testServer) {
 	ctx := context.Background()
 	m := s.Manager()
 	const (
@@ -62,7 +70,7 @@ func TestSecretsHygiene(t *testing.T) {
 	}
 	str := func(v map[string]any, k string) string { x, _ := v[k].(string); return x }
 
-	alice := mustCreateUser(t, s, "alice", pw, "read", "write", "admin")
+	alice := mustCreateUser(t, s, "alice", pw, "read", "write", "admin", "openid", "offline_access")
 	if _, err := m.CreateUser(ctx, manage.CLI(), manage.NewUser{Username: "bob", Password: bobPw, Scopes: []string{"read"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +136,34 @@ func TestSecretsHygiene(t *testing.T) {
 			form("/oauth2/revoke", url.Values{"token": {refresh}}, h)
 			form("/oauth2/revoke", url.Values{"token": {access}}, h)
 		}},
+		{"authorization code flow: login form with wrong and right password, consent, exchange", func(t *testing.T) {
+			app := mustClient(t, s, manage.NewClient{Name: "Web App", Public: true,
+				GrantTypes: []string{"authorization_code", "refresh_token"}, RedirectURIs: []string{"http://127.0.0.1:9/cb"}})
+			verifier := oauth2.GenerateVerifier()
+			authURL := s.URL + "/oauth2/authorize?" + url.Values{
+				"response_type": {"code"}, "client_id": {app.ID}, "redirect_uri": {"http://127.0.0.1:9/cb"},
+				"scope": {"openid read offline_access"}, "state": {"st"}, "nonce": {"n"},
+				"code_challenge": {oauth.S256Challenge(verifier)}, "code_challenge_method": {"S256"},
+			}.Encode()
+			keep(verifier)
+			a := newAgent(t, s)
+			wrong := a.login(a.get(authURL), "alice", wrongPw)
+			errorBodies = append(errorBodies, wrong.Body)
+			code := keep(callbackCode(t, s, a.authorize(authURL, "alice", pw), "http://127.0.0.1:9/cb", "st"))
+			su, _ := url.Parse(s.URL)
+			for _, c := range a.client.Jar.Cookies(su) {
+				keep(c.Value)
+			}
+			_, v := form("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"redirect_uri": {"http://127.0.0.1:9/cb"}, "client_id": {app.ID}, "code_verifier": {verifier}}, nil)
+			if keep(str(v, "access_token")) == "" || keep(str(v, "refresh_token")) == "" || keep(str(v, "id_token")) == "" {
+				t.Fatalf("code exchange: %v", v)
+			}
+			// The code again (replay) and a wrong verifier.
+			form("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"redirect_uri": {"http://127.0.0.1:9/cb"}, "client_id": {app.ID}, "code_verifier": {verifier}}, nil)
+			getWith("/oauth2/userinfo", "Authorization", "Bearer "+str(v, "access_token"))
+		}},
 		{"manager operations", func(t *testing.T) {
 			k, err := m.CreateAPIKey(ctx, manage.CLI(), manage.NewAPIKey{Owner: "alice"})
 			if err != nil {
@@ -170,7 +206,7 @@ func TestSecretsHygiene(t *testing.T) {
 	}
 	places["audit rows"] = b.String()
 	places["database text columns"] = dumpText(t, s)
-	if len(evs) < 10 || !strings.Contains(places["server log"], "msg=audit") {
+	if len(evs) < 10 || !strings.Contains(places["server log"], "msg=audit") || !strings.Contains(places["database text columns"], "Web App") {
 		t.Fatalf("too little was recorded to check (%d audit rows)", len(evs))
 	}
 	for where, text := range places {
@@ -183,11 +219,15 @@ func TestSecretsHygiene(t *testing.T) {
 }
 
 // dumpText returns every text value of every table of the server's
-// SQLite database.
+// database (SQLite or PostgreSQL).
 func dumpText(t *testing.T, s *testServer) string {
 	t.Helper()
 	db := s.Store().(*sqlstore.DB).SQL()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	list := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if strings.HasPrefix(s.Config().DatabaseURL, "postgres") {
+		list = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`
+	}
+	rows, err := db.Query(list)
 	if err != nil {
 		t.Fatal(err)
 	}
