@@ -440,7 +440,7 @@ func benchPOST(b *testing.B, h http.Handler, path string, form url.Values, hdr h
 // client_credentials grant and HTTP Basic: no database access on the hot
 // path (cached client, aggregated audit).
 func BenchmarkTokenClientCredentials(b *testing.B) {
-	s := newTestServer(b)
+	s := newTestServer(b, noLimits)
 	cc := mustClient(b, s, manage.NewClient{GrantTypes: []string{"client_credentials"}})
 	benchPOST(b, s.Server, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basicHeader(cc))
 }
@@ -448,7 +448,7 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 // BenchmarkIntrospectAccessToken is POST /oauth2/introspect of a valid
 // access token by a resource server.
 func BenchmarkIntrospectAccessToken(b *testing.B) {
-	s := newTestServer(b)
+	s := newTestServer(b, noLimits)
 	cc := mustClient(b, s, manage.NewClient{GrantTypes: []string{"client_credentials"}})
 	tok := clientToken(b, s, cc)
 	benchPOST(b, s.Server, "/oauth2/introspect", url.Values{"token": {tok}}, basicHeader(cc))

@@ -28,14 +28,6 @@ type AccessClaims struct {
 	AuthTime  time.Time // auth_time: when the user logged in; omitted when zero
 }
 
-// accessPayload is the JSON shape of an access token.
-type accessPayload struct {
-	jwt.Claims
-	ClientID string           `json:"client_id"`
-	Scope    string           `json:"scope,omitempty"`
-	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
-}
-
 // IDClaims are the claims of an OpenID Connect ID token (OIDC Core §2).
 type IDClaims struct {
 	Issuer          string    // iss, required
@@ -75,17 +67,10 @@ func (k *Keys) IssueAccessToken(c AccessClaims) (string, error) {
 	if err := validate(fields, c.Audience, c.IssuedAt, c.Expiry); err != nil {
 		return "", fmt.Errorf("issue access token: %w", err)
 	}
-	p := accessPayload{
-		Claims: jwt.Claims{
-			Issuer: c.Issuer, Subject: c.Subject, Audience: jwt.Audience(c.Audience),
-			Expiry: jwt.NewNumericDate(c.Expiry), NotBefore: jwt.NewNumericDate(c.NotBefore),
-			IssuedAt: jwt.NewNumericDate(c.IssuedAt), ID: c.ID,
-		},
-		ClientID: c.ClientID,
-		Scope:    c.Scope,
-		AuthTime: jwt.NewNumericDate(c.AuthTime),
-	}
-	tok, err := k.Sign(p, TypeAccessToken)
+	// The claims are encoded without reflection (appendAccessPayload
+	// writes what json.Marshal of an accessPayload would).
+	payload := appendAccessPayload(make([]byte, 0, 320), &c)
+	tok, err := k.signPayload(string(k.alg), payload, TypeAccessToken)
 	if err != nil {
 		return "", fmt.Errorf("issue access token: %w", err)
 	}

@@ -593,14 +593,19 @@ func (k *Keys) Sign(claims any, typ string) (string, error) {
 // SignWith is [Keys.Sign] with the current key of another algorithm in use,
 // e.g. [Keys.IDTokenAlgorithm].
 func (k *Keys) SignWith(alg string, claims any, typ string) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("sign: encode claims: %w", err)
+	}
+	return k.signPayload(alg, payload, typ)
+}
+
+// signPayload signs already encoded claims with the current key of alg.
+func (k *Keys) signPayload(alg string, payload []byte, typ string) (string, error) {
 	s, _ := k.current()
 	kk := s.signing[jose.SignatureAlgorithm(alg)]
 	if kk == nil || !k.uses(jose.SignatureAlgorithm(alg)) {
 		return "", fmt.Errorf("sign: %w for %s (run Ensure)", ErrNoKey, alg)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("sign: encode claims: %w", err)
 	}
 	return kk.sign(typ, payload)
 }

@@ -138,7 +138,7 @@ func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, err)
 		return
 	}
-	oauth.WriteJSON(w, http.StatusOK, resp)
+	writeResponse(w, resp)
 }
 
 // serve handles one token request; grant is the grant type once known.

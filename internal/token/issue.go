@@ -38,17 +38,18 @@ func (h *Handler) issue(ctx context.Context, g grantInfo) (*Response, error) {
 	if g.FamilyID != "" {
 		jti = g.FamilyID + "." + jti
 	}
+	scope := oauth.ScopeString(g.Scopes)
 	at, err := h.Keys.IssueAccessToken(signing.AccessClaims{
 		Issuer: h.Issuer, Subject: g.Subject, Audience: []string{h.Audience},
 		IssuedAt: now, NotBefore: now, Expiry: now.Add(h.AccessTTL),
-		ID: jti, ClientID: g.Client.ID, Scope: oauth.ScopeString(g.Scopes),
+		ID: jti, ClientID: g.Client.ID, Scope: scope,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("issue access token: %w", err)
 	}
 	resp := &Response{
 		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(h.AccessTTL / time.Second),
-		Scope: oauth.ScopeString(g.Scopes), subject: g.Subject, jti: jti,
+		Scope: scope, subject: g.Subject, jti: jti,
 	}
 	switch {
 	case g.RefreshValue != "":
