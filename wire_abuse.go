@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -49,10 +48,12 @@ import (
 // abuseState is the Server's part for this file.
 type abuseState struct {
 	limiter  ratelimit.Limiter
+	memory   *ratelimit.Memory // the limiter when it is local memory only (no Redis)
 	throttle *loginThrottle
 	redis    *redis.Client // nil without Config.RedisURL
 
 	ip, token, user, apikey, client ratelimit.Limit
+	apikeyText                      string // apikey.String(), part of each key's limiter key
 
 	keyLimits sync.Map // API key id → *keyLimit
 	sampled   audit.Sampler
@@ -62,6 +63,7 @@ type abuseState struct {
 // keyLimit caches an API key's own limit for keyLimitTTL.
 type keyLimit struct {
 	limit   ratelimit.Limit
+	text    string // limit.String()
 	fetched time.Time
 }
 
@@ -86,6 +88,7 @@ func (s *Server) buildAbuse(ctx context.Context) error {
 		}
 		*l.dst = v
 	}
+	a.apikeyText = a.apikey.String()
 	perIP, err := ratelimit.ParseLimit(cfg.LoginIPLimit)
 	if err != nil {
 		return fmt.Errorf("login-ip-limit: %w", err)
@@ -117,7 +120,7 @@ func (s *Server) buildAbuse(ctx context.Context) error {
 	// every limit (Redis reads its own clock anyway).
 	local := ratelimit.NewMemory(time.Now)
 	var counters ratelimit.Counters = ratelimit.NewMemoryCounters(cfg.Now)
-	a.limiter = local
+	a.limiter, a.memory = local, local
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -128,6 +131,7 @@ func (s *Server) buildAbuse(ctx context.Context) error {
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
 		opts.MaxRetries, opts.DialerRetries = 0, 1
 		a.redis = redis.NewClient(opts)
+		a.memory = nil
 		a.limiter = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, "gatehouse:rl:"), local, s.log, onFallback("limiter"))
 		counters = ratelimit.NewFallbackCounters(ratelimit.NewRedisCounters(a.redis, "gatehouse:login:"), counters, s.log, onFallback("login_throttle"))
 	}
@@ -167,8 +171,10 @@ func (l *loginThrottle) Check(ctx context.Context, account, ip string) (time.Dur
 	// Password attempts per address (Config.RateLimitToken), checked
 	// before any hashing: the stricter limit of the token endpoint, which
 	// keeps a flood of guesses from one place off the hasher.
-	if a, err := netip.ParseAddr(ip); err == nil {
-		if res, err := l.s.abuse.limiter.Allow(ctx, "login:"+ipKey(a), l.s.abuse.token); err == nil && !res.Allowed {
+	if a, err := netip.ParseAddr(ip); err == nil && !l.s.abuse.token.Unlimited() {
+		var buf [keyBufSize]byte
+		key := appendIPKey(append(buf[:0], "login:"...), a)
+		if res, err := l.s.abuse.allowKey(ctx, key, l.s.abuse.token); err == nil && !res.Allowed {
 			l.s.observeRateLimited("login")
 			return max(res.RetryAfter, time.Second), nil
 		}
@@ -202,75 +208,86 @@ func (s *Server) loginThrottle() manage.LoginThrottle {
 	return s.abuse.throttle
 }
 
+// keyBufSize is the size of the stack buffers limiter keys are built in;
+// a longer key (a very long user or key id) still works, it just
+// allocates.
+const keyBufSize = 128
+
 // limitRequest is middleware applied to every request (per-IP limits).
 func (s *Server) limitRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := httpmw.ClientIPFrom(r.Context())
-		if !ip.IsValid() {
+		if !ip.IsValid() || s.abuse.ip.Unlimited() {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := ipKey(ip)
-		if !s.allow(w, r, "ip", "ip:"+key, key, "", s.abuse.ip) {
+		const prefix = "ip:"
+		var buf [keyBufSize]byte
+		key := appendIPKey(append(buf[:0], prefix...), ip)
+		if res, ok := s.check(w, r, key, s.abuse.ip); !ok {
+			s.deny(w, r, res, "ip", string(key[len(prefix):]), "", s.abuse.ip)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// ipKey is the limiter key of an address: IPv4 as is, IPv6 by its /64,
-// which one subscriber usually holds whole.
-func ipKey(ip netip.Addr) string {
+// appendIPKey appends the limiter key of an address to b: IPv4 as is, IPv6
+// by its /64, which one subscriber usually holds whole.
+func appendIPKey(b []byte, ip netip.Addr) []byte {
 	ip = ip.Unmap()
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
-		return p.String()
+		return p.AppendTo(b)
 	}
-	return ip.String()
+	return ip.AppendTo(b)
 }
 
 // admit applies per-principal limits after the guard authenticated a
 // request (guard.Config.Admit).
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *guard.Principal) bool {
 	a := &s.abuse
+	var buf [keyBufSize]byte
 	switch {
 	case p.Method == guard.MethodAPIKey && p.KeyID != "":
-		l := s.apiKeyLimit(r.Context(), p.KeyID)
+		l, text := s.apiKeyLimit(r.Context(), p.KeyID)
 		// The limit is part of the key: a changed limit starts afresh
 		// instead of inheriting a state measured against the old one.
-		if !s.allow(w, r, "apikey", "key:"+p.KeyID+":"+l.String(), p.KeyID, p.KeyID, l) {
+		key := append(append(append(append(buf[:0], "key:"...), p.KeyID...), ':'), text...)
+		if !s.allow(w, r, "apikey", key, p.KeyID, p.KeyID, l) {
 			return false
 		}
 	case p.ClientID != "" && p.Subject == p.ClientID: // client credentials
-		return s.allow(w, r, "client", "client:"+p.ClientID, p.ClientID, p.ClientID, a.client)
+		return s.allow(w, r, "client", append(append(buf[:0], "client:"...), p.ClientID...), p.ClientID, p.ClientID, a.client)
 	}
 	if p.Subject == "" {
 		return true
 	}
-	return s.allow(w, r, "user", "user:"+p.Subject, p.Subject, p.Subject, a.user)
+	return s.allow(w, r, "user", append(append(buf[:0], "user:"...), p.Subject...), p.Subject, p.Subject, a.user)
 }
 
-// apiKeyLimit returns the limit of an API key: its own, or the default.
-func (s *Server) apiKeyLimit(ctx context.Context, id string) ratelimit.Limit {
+// apiKeyLimit returns the limit of an API key, its own or the default, and
+// the limit's String.
+func (s *Server) apiKeyLimit(ctx context.Context, id string) (ratelimit.Limit, string) {
 	now := s.cfg.Now()
 	if v, ok := s.abuse.keyLimits.Load(id); ok {
 		if kl := v.(*keyLimit); now.Sub(kl.fetched) < keyLimitTTL && !now.Before(kl.fetched) {
-			return kl.limit
+			return kl.limit, kl.text
 		}
 	}
-	l := s.abuse.apikey
+	l, text := s.abuse.apikey, s.abuse.apikeyText
 	k, err := s.db.GetAPIKey(ctx, id)
 	if err != nil {
 		// The guard just read it; keep the default for this request.
-		return l
+		return l, text
 	}
 	if k.RateLimit != "" {
 		if own, err := ratelimit.ParseLimit(k.RateLimit); err == nil {
-			l = own
+			l, text = own, own.String()
 		}
 	}
-	s.abuse.keyLimits.Store(id, &keyLimit{limit: l, fetched: now})
-	return l
+	s.abuse.keyLimits.Store(id, &keyLimit{limit: l, text: text, fetched: now})
+	return l, text
 }
 
 // limitClient applies per-client limits at the token endpoint.
@@ -284,7 +301,9 @@ func (s *Server) limitClient(w http.ResponseWriter, r *http.Request, c store.Cli
 			l = own
 		}
 	}
-	res, ok := s.check(w, r, "client:"+c.ID+":"+l.String(), l)
+	var buf [keyBufSize]byte
+	key := l.AppendText(append(append(append(buf[:0], "client:"...), c.ID...), ':'))
+	res, ok := s.check(w, r, key, l)
 	if ok {
 		return nil
 	}
@@ -298,41 +317,56 @@ func (s *Server) limitClient(w http.ResponseWriter, r *http.Request, c store.Cli
 // allow checks one limit; when it is exceeded it writes the 429 answer and
 // returns false. kind names the limit for metrics; target and actor go
 // into the (sampled) audit event.
-func (s *Server) allow(w http.ResponseWriter, r *http.Request, kind, key, target, actor string, l ratelimit.Limit) bool {
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, kind string, key []byte, target, actor string, l ratelimit.Limit) bool {
 	res, ok := s.check(w, r, key, l)
-	if ok {
-		return true
+	if !ok {
+		s.deny(w, r, res, kind, target, actor, l)
 	}
+	return ok
+}
+
+// deny records a refusal by the limit l and writes the 429 answer.
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, res ratelimit.Result, kind, target, actor string, l ratelimit.Limit) {
 	s.refused(r, kind, target, actor, l)
 	if r.URL.Path == "/oauth2/token" || r.URL.Path == "/token" {
 		e := oauth.Errorf(oauth.TemporarilyUnavailable, "rate limit exceeded; retry later")
 		e.Status = http.StatusTooManyRequests
 		e.RetryAfter = max(res.RetryAfter, time.Second)
 		oauth.WriteError(w, e)
-		return false
+		return
 	}
 	httpmw.WriteJSONError(w, http.StatusTooManyRequests, "rate_limited", "rate limit exceeded; retry after "+
 		w.Header().Get("Retry-After")+" s")
-	return false
 }
 
 // check asks the limiter and sets the RateLimit-* headers. When several
 // limits apply to one request, the headers describe the tightest one
 // (fewest remaining). A limiter error (only the caller's context, since
-// the fallback keeps a local limiter) lets the request through.
-func (s *Server) check(w http.ResponseWriter, r *http.Request, key string, l ratelimit.Limit) (ratelimit.Result, bool) {
+// the fallback keeps a local limiter) lets the request through. key is
+// not kept.
+func (s *Server) check(w http.ResponseWriter, r *http.Request, key []byte, l ratelimit.Limit) (ratelimit.Result, bool) {
 	if l.Unlimited() {
 		return ratelimit.Result{Allowed: true}, true
 	}
-	res, err := s.abuse.limiter.Allow(r.Context(), key, l)
+	res, err := s.abuse.allowKey(r.Context(), key, l)
 	if err != nil {
 		return res, true
 	}
 	h := w.Header()
-	if !res.Allowed || h.Get("RateLimit-Remaining") == "" || res.Remaining < atoi(h.Get("RateLimit-Remaining")) {
+	if rem, ok := ratelimit.Remaining(h); !res.Allowed || !ok || res.Remaining < rem {
 		ratelimit.SetHeaders(h, res)
 	}
 	return res, res.Allowed
+}
+
+// allowKey asks the limiter about a key built in a caller's buffer: the
+// memory limiter takes it as is (no allocation for a known key), any other
+// limiter (Redis behind its fallback) gets a string copy.
+func (a *abuseState) allowKey(ctx context.Context, key []byte, l ratelimit.Limit) (ratelimit.Result, error) {
+	if a.memory != nil {
+		return a.memory.AllowBytes(ctx, key, l)
+	}
+	return a.limiter.Allow(ctx, string(key), l)
 }
 
 // refused counts a refusal and records a sampled ratelimit.exceeded event.
@@ -350,11 +384,6 @@ func (s *Server) refused(r *http.Request, kind, target, actor string, l ratelimi
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "audit record failed", "err", err)
 	}
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
 
 // startAbuse starts background work (audit retention).

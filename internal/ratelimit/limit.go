@@ -92,19 +92,31 @@ func (l Limit) String() string {
 	if l.Unlimited() {
 		return "unlimited"
 	}
-	count, unit := l.Rate, "s"
+	var buf [48]byte
+	return string(l.AppendText(buf[:0]))
+}
+
+// AppendText appends [Limit.String] to b, without allocating when b has
+// room (for building limiter keys per request).
+func (l Limit) AppendText(b []byte) []byte {
+	if l.Unlimited() {
+		return append(b, "unlimited"...)
+	}
+	count, unit := l.Rate, byte('s')
 	for _, p := range periods {
 		c := l.Rate * p.d.Seconds()
 		if r := math.Round(c); math.Abs(c-r) < 1e-9*math.Max(1, r) && r >= 1 {
-			count, unit = r, p.unit
+			count, unit = r, p.unit[0]
 			break
 		}
 	}
-	s := strconv.FormatFloat(count, 'g', -1, 64) + "/" + unit
-	if b := l.burst(); b != int64(math.Ceil(count)) {
-		s += ":" + strconv.FormatInt(b, 10)
+	b = strconv.AppendFloat(b, count, 'g', -1, 64)
+	b = append(b, '/', unit)
+	if burst := l.burst(); burst != int64(math.Ceil(count)) {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, burst, 10)
 	}
-	return s
+	return b
 }
 
 // Result is the outcome of one [Limiter.Allow] call. For an unlimited Limit
