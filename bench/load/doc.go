@@ -1,5 +1,6 @@
-// Package load is a small closed-loop HTTP load generator and its
-// statistics, used by the gatehouse load test (bench/loadtest).
+// Package load is a small closed-loop (and, with [RunRate], open-loop)
+// HTTP load generator and its statistics, used by the gatehouse load test
+// (bench/loadtest).
 //
 // [Run] drives one [Target] with a fixed number of concurrent workers for a
 // bounded time and a bounded number of requests, and records every latency

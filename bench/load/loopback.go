@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -62,11 +63,58 @@ func checkDialAddress(_ context.Context, network, address string, _ syscall.RawC
 // refuses to connect to any address that is not loopback. A timeout of 0
 // means no per-request timeout beyond the context.
 func NewClient(concurrency int, timeout time.Duration) *http.Client {
-	concurrency = max(concurrency, 1)
 	dialer := &net.Dialer{Timeout: 5 * time.Second, ControlContext: checkDialAddress}
+	return newClient(concurrency, timeout, dialer.DialContext)
+}
+
+// NewClientFrom is [NewClient] whose connections leave from the given
+// local addresses, taking them in turn for each new connection, so that
+// the server sees several clients (on Linux every address of 127.0.0.0/8
+// is on the loopback interface and needs no set-up). Every address must
+// be loopback; none means [NewClient].
+func NewClientFrom(concurrency int, timeout time.Duration, from []netip.Addr) (*http.Client, error) {
+	if len(from) == 0 {
+		return NewClient(concurrency, timeout), nil
+	}
+	dialers := make([]*net.Dialer, len(from))
+	for i, a := range from {
+		if !a.Unmap().IsLoopback() {
+			return nil, fmt.Errorf("local address %s: %w", a, ErrNotLoopback)
+		}
+		dialers[i] = &net.Dialer{
+			Timeout:        5 * time.Second,
+			ControlContext: checkDialAddress,
+			LocalAddr:      &net.TCPAddr{IP: a.Unmap().AsSlice()},
+		}
+	}
+	var next atomic.Uint64
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		d := dialers[(next.Add(1)-1)%uint64(len(dialers))]
+		return d.DialContext(ctx, network, address)
+	}
+	return newClient(concurrency, timeout, dial), nil
+}
+
+// LoopbackRange returns n consecutive addresses starting at first, all of
+// them in 127.0.0.0/8; it fails if they would leave that range.
+func LoopbackRange(first netip.Addr, n int) ([]netip.Addr, error) {
+	out := make([]netip.Addr, 0, n)
+	a := first
+	for range n {
+		if !a.Is4() || !a.IsLoopback() {
+			return nil, fmt.Errorf("%d addresses from %s: %s: %w", n, first, a, ErrNotLoopback)
+		}
+		out = append(out, a)
+		a = a.Next()
+	}
+	return out, nil
+}
+
+func newClient(concurrency int, timeout time.Duration, dial func(context.Context, string, string) (net.Conn, error)) *http.Client {
+	concurrency = max(concurrency, 1)
 	tr := &http.Transport{
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		MaxIdleConns:          concurrency,
 		MaxIdleConnsPerHost:   concurrency,
 		IdleConnTimeout:       30 * time.Second,

@@ -93,6 +93,10 @@ type Result struct {
 	Errors int
 	// Timeouts counts the Errors that were timeouts of the client.
 	Timeouts int
+	// Dropped counts requests of an open loop ([RunRate]) that were due
+	// but not sent because too many were already in flight; they are not
+	// in Requests.
+	Dropped int
 	// Unexpected counts responses whose status differs from
 	// [Target.Expect].
 	Unexpected int
@@ -183,6 +187,13 @@ func validate(t Target) error {
 
 // do sends one request and tallies it.
 func (w *worker) do(ctx context.Context, client *http.Client, t Target) {
+	w.doAt(ctx, client, t, time.Time{})
+}
+
+// doAt sends one request and tallies its latency from due (zero: from
+// now): an open loop measures from when the request was due, so that a
+// late send counts against the server's latency rather than vanishing.
+func (w *worker) doAt(ctx context.Context, client *http.Client, t Target, due time.Time) {
 	var body io.Reader
 	if t.Body != nil {
 		body = t.Body()
@@ -197,7 +208,10 @@ func (w *worker) do(ctx context.Context, client *http.Client, t Target) {
 	if t.Header != nil {
 		req.Header = t.Header.Clone()
 	}
-	start := time.Now()
+	start := due
+	if start.IsZero() {
+		start = time.Now()
+	}
 	resp, err := client.Do(req)
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
@@ -252,6 +266,7 @@ func Merge(name string, rs ...Result) Result {
 		out.Requests += r.Requests
 		out.Errors += r.Errors
 		out.Timeouts += r.Timeouts
+		out.Dropped += r.Dropped
 		out.Unexpected += r.Unexpected
 		out.Elapsed += r.Elapsed
 		for code, n := range r.Statuses {
@@ -323,4 +338,115 @@ func Ratio(a, b Result) float64 {
 		return 0
 	}
 	return a.RPS / b.RPS
+}
+
+// MaxRate is the highest rate [RunRate] sends at, in requests per second.
+const MaxRate = 20_000
+
+// RateOptions bound a [RunRate].
+type RateOptions struct {
+	// Rate is how many requests per second to start, evenly spaced,
+	// whatever the answers; at most [MaxRate].
+	Rate float64
+	// Duration is how long to send requests; zero, negative or more than
+	// [MaxDuration] means MaxDuration.
+	Duration time.Duration
+	// MaxInFlight bounds the requests in flight; a request due while this
+	// many are outstanding is not sent and counts in [Result.Dropped].
+	// Zero or less, or more than [MaxConcurrency], means MaxConcurrency.
+	MaxInFlight int
+}
+
+// RunRate sends requests to t at a fixed rate (an open loop, as many
+// independent clients would) until opts.Duration has passed or ctx is
+// done, and returns what happened. Unlike [Run], a slow server does not
+// slow the sender down: requests keep coming on schedule, latency counts
+// from when each request was due, and requests beyond opts.MaxInFlight
+// are dropped and counted. At most [MaxRequests] are sent. A nil client
+// means [NewClient](opts.MaxInFlight, 0).
+//
+// The same checks as [Run] apply: a target that is not on loopback or
+// cannot be built is an error and nothing is sent.
+func RunRate(ctx context.Context, client *http.Client, t Target, opts RateOptions) (Result, error) {
+	if err := validate(t); err != nil {
+		return Result{Name: t.Name}, err
+	}
+	if !(opts.Rate > 0) {
+		return Result{Name: t.Name}, fmt.Errorf("target %q: rate %v: want more than 0", t.Name, opts.Rate)
+	}
+	perSecond := min(opts.Rate, MaxRate)
+	bounded := Options{Concurrency: opts.MaxInFlight, Duration: opts.Duration}.Bounded()
+	if opts.MaxInFlight <= 0 {
+		bounded.Concurrency = MaxConcurrency
+	}
+	if client == nil {
+		client = NewClient(bounded.Concurrency, 0)
+	}
+	ctx, cancel := context.WithTimeout(ctx, bounded.Duration)
+	defer cancel()
+
+	// A fixed pool of senders, each with its own tallies; the scheduler
+	// queues each due time unless MaxInFlight are queued or running, in
+	// which case it drops it.
+	due := make(chan time.Time, bounded.Concurrency)
+	var inFlight atomic.Int64
+	workers := make([]*worker, bounded.Concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &worker{statuses: make(map[int]int)}
+		workers[i] = w
+		wg.Go(func() {
+			for at := range due {
+				w.doAt(ctx, client, t, at)
+				inFlight.Add(-1)
+			}
+		})
+	}
+	interval := time.Duration(float64(time.Second) / perSecond)
+	begin := time.Now()
+	dropped := 0
+	timer := time.NewTimer(0)
+	<-timer.C
+schedule:
+	for i := 0; i < bounded.MaxRequests; i++ {
+		at := begin.Add(time.Duration(i) * interval)
+		if d := time.Until(at); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				break schedule
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if inFlight.Load() >= int64(bounded.Concurrency) {
+			dropped++
+			continue
+		}
+		inFlight.Add(1) // only this loop adds, so the bound holds
+		due <- at       // never blocks: at most Concurrency are queued or running
+	}
+	timer.Stop()
+	close(due)
+	wg.Wait()
+	elapsed := time.Since(begin)
+
+	rs := make([]Result, len(workers))
+	for i, w := range workers {
+		rs[i] = Result{
+			Requests:   w.requests,
+			Errors:     w.errors,
+			Timeouts:   w.timeouts,
+			Unexpected: w.unexpected,
+			Statuses:   w.statuses,
+			Latency:    &w.hist,
+		}
+	}
+	r := Merge(t.Name, rs...)
+	r.Dropped = dropped
+	r.Elapsed = elapsed
+	r.RPS = rate(r.Requests, elapsed)
+	return r, nil
 }

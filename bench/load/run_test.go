@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -320,5 +321,84 @@ func TestMergeAndRatio(t *testing.T) {
 				t.Errorf("Ratio(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestRunRateKeepsTheRateAndDropsOverflow(t *testing.T) {
+	release := make(chan struct{})
+	var seen atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	// A fast server: about rate × duration requests, none dropped.
+	r, err := load.RunRate(t.Context(), nil, load.Target{Name: "fast", URL: srv.URL + "/fast", Expect: 200},
+		load.RateOptions{Rate: 200, Duration: 250 * time.Millisecond, MaxInFlight: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests < 20 || r.Requests > 51 || r.Dropped != 0 || r.Errors != 0 || r.Statuses[200] != r.Requests {
+		t.Errorf("fast: %+v, want about 50 requests answered 200 and none dropped", r)
+	}
+
+	// A server that never answers: MaxInFlight are sent, the rest dropped.
+	r, err = load.RunRate(t.Context(), nil, load.Target{Name: "slow", URL: srv.URL + "/slow"},
+		load.RateOptions{Rate: 200, Duration: 200 * time.Millisecond, MaxInFlight: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Dropped < 10 || r.Requests != 0 {
+		t.Errorf("slow: %d dropped, %d completed; want most dropped and none completed (cut short)", r.Dropped, r.Requests)
+	}
+
+	if _, err := load.RunRate(t.Context(), nil, load.Target{Name: "x", URL: srv.URL}, load.RateOptions{}); err == nil {
+		t.Error("RunRate with rate 0: no error")
+	}
+	if _, err := load.RunRate(t.Context(), nil, load.Target{Name: "x", URL: "http://192.0.2.1/"}, load.RateOptions{Rate: 1}); !errors.Is(err, load.ErrNotLoopback) {
+		t.Errorf("RunRate to a remote host: %v, want ErrNotLoopback", err)
+	}
+}
+
+func TestNewClientFromUsesEachAddress(t *testing.T) {
+	var mu sync.Mutex
+	hosts := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := strings.Cut(r.RemoteAddr, ":")
+		mu.Lock()
+		hosts[host] = true
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	from, err := load.LoopbackRange(netip.MustParseAddr("127.0.0.20"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := load.NewClientFrom(1, time.Second, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		c.CloseIdleConnections() // the next request dials again
+	}
+	want := map[string]bool{"127.0.0.20": true, "127.0.0.21": true, "127.0.0.22": true}
+	if !reflect.DeepEqual(hosts, want) {
+		t.Errorf("server saw clients %v, want %v", hosts, want)
+	}
+	if _, err := load.NewClientFrom(1, 0, []netip.Addr{netip.MustParseAddr("192.0.2.1")}); !errors.Is(err, load.ErrNotLoopback) {
+		t.Errorf("NewClientFrom(192.0.2.1): %v, want ErrNotLoopback", err)
+	}
+	if _, err := load.LoopbackRange(netip.MustParseAddr("127.255.255.254"), 3); !errors.Is(err, load.ErrNotLoopback) {
+		t.Errorf("LoopbackRange past 127/8: %v, want ErrNotLoopback", err)
 	}
 }

@@ -25,6 +25,8 @@ type config struct {
 	rounds       int
 	concurrency  int
 	floodWorkers int
+	floodRate    float64 // wrong passwords per second of the fixed-rate flood
+	meRate       float64 // GET /users/me per second while the flood scenario measures
 	timeout      time.Duration
 	json         bool
 	out          string
@@ -47,7 +49,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "measuring time per target (split across the rounds)")
 	fs.IntVar(&c.rounds, "rounds", 3, "interleaved rounds per measurement")
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrent workers per measured target")
-	fs.IntVar(&c.floodWorkers, "flood-workers", 64, "concurrent workers of the login flood (flood scenario)")
+	fs.IntVar(&c.floodWorkers, "flood-workers", 64, "flood clients, each from its own loopback address (127.0.0.10 on), and the workers of the closed-loop flood (flood scenario)")
+	fs.Float64Var(&c.floodRate, "flood-rate", 800, "wrong passwords per second of the fixed-rate (open-loop) flood (flood scenario)")
+	fs.Float64Var(&c.meRate, "me-rate", 40, "GET /users/me per second measured in the flood scenario, from 127.0.0.2; keep it under the default per-user limit (50/s)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "per-request timeout (timeouts are counted, not fatal)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON document instead of tables")
 	fs.StringVar(&c.out, "out", "", "also write the results as a Markdown file")
@@ -111,6 +115,12 @@ func (c config) validate() error {
 	}
 	if c.floodWorkers < 1 || c.floodWorkers > load.MaxConcurrency {
 		errs = append(errs, fmt.Errorf("-flood-workers %d: want 1 to %d", c.floodWorkers, load.MaxConcurrency))
+	}
+	if !(c.floodRate > 0) || c.floodRate > load.MaxRate {
+		errs = append(errs, fmt.Errorf("-flood-rate %v: want more than 0 and at most %d", c.floodRate, load.MaxRate))
+	}
+	if !(c.meRate > 0) || c.meRate > load.MaxRate {
+		errs = append(errs, fmt.Errorf("-me-rate %v: want more than 0 and at most %d", c.meRate, load.MaxRate))
 	}
 	if c.timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v: want more than 0", c.timeout))

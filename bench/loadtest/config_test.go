@@ -17,6 +17,8 @@ func TestParseFlags(t *testing.T) {
 		rounds:       3,
 		concurrency:  16,
 		floodWorkers: 64,
+		floodRate:    800,
+		meRate:       40,
 		timeout:      10 * time.Second,
 	}
 	tests := []struct {
@@ -29,16 +31,16 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "everything set",
 			args: []string{"-bin", "/x/gatehouse", "-scenario", "flood, token,AUTH,token", "-duration", "2s", "-rounds", "4",
-				"-concurrency", "8", "-flood-workers", "100", "-timeout", "3s", "-json", "-out", "r.md"},
+				"-concurrency", "8", "-flood-workers", "100", "-flood-rate", "500", "-me-rate", "20", "-timeout", "3s", "-json", "-out", "r.md"},
 			want: config{bin: "/x/gatehouse", scenarios: []string{"auth", "token", "flood"}, duration: 2 * time.Second, rounds: 4,
-				concurrency: 8, floodWorkers: 100, timeout: 3 * time.Second, json: true, out: "r.md"},
+				concurrency: 8, floodWorkers: 100, floodRate: 500, meRate: 20, timeout: 3 * time.Second, json: true, out: "r.md"},
 		},
 		{name: "unknown scenario", args: []string{"-scenario", "auth,bogus"}, wantErr: []string{"unknown scenario bogus"}},
 		{name: "empty scenario list", args: []string{"-scenario", " , "}, wantErr: []string{"no scenario selected"}},
 		{
 			name:    "every problem at once",
-			args:    []string{"-duration", "2m", "-rounds", "0", "-concurrency", "1000", "-flood-workers", "0", "-timeout", "0s"},
-			wantErr: []string{"-duration 2m0s", "-rounds 0", "-concurrency 1000", "-flood-workers 0", "-timeout 0s"},
+			args:    []string{"-duration", "2m", "-rounds", "0", "-concurrency", "1000", "-flood-workers", "0", "-flood-rate", "0", "-me-rate", "-1", "-timeout", "0s"},
+			wantErr: []string{"-duration 2m0s", "-rounds 0", "-concurrency 1000", "-flood-workers 0", "-flood-rate 0", "-me-rate -1", "-timeout 0s"},
 		},
 		{name: "rounds too short", args: []string{"-duration", "50ms", "-rounds", "10"}, wantErr: []string{"at least 10ms per round"}},
 		{name: "stray argument", args: []string{"auth"}, wantErr: []string{"unexpected arguments"}},

@@ -9,13 +9,20 @@
 //   - auth: GET /healthz, GET /users/me with a bearer JWT and with an API
 //     key, interleaved in rounds, with throughput ratios to /healthz;
 //   - token: /healthz, the client-credentials grant and introspection;
-//   - flood: the p99 latency of GET /users/me alone and while a flood of
-//     wrong-password logins hits POST /oauth2/token.
+//   - flood: the p99 latency of GET /users/me (an open loop at -me-rate
+//     from 127.0.0.2) alone and while wrong-password logins hit
+//     POST /oauth2/token from -flood-workers other loopback addresses
+//     (127.0.0.10 on), first at a fixed -flood-rate (open loop), then from
+//     -flood-workers closed-loop workers. It runs against a second server
+//     with every limit at its default, as an operator would run it; auth
+//     and token turn the request limits off, since their load comes from
+//     one address as fast as the server answers.
 //
 // Usage:
 //
 //	go run ./bench/loadtest [-scenario auth,token,flood] [-duration 5s]
-//	    [-rounds 3] [-concurrency 16] [-flood-workers 64] [-json] [-out FILE]
+//	    [-rounds 3] [-concurrency 16] [-flood-workers 64] [-flood-rate 800]
+//	    [-me-rate 40] [-json] [-out FILE]
 //
 // The server is stopped (SIGTERM, then kill) and the temporary directory
 // removed on exit, including after Ctrl-C. See bench/README.md for the

@@ -175,7 +175,7 @@ type jsonReport struct {
 			Statuses   map[string]int `json:"statuses"`
 			Ratio      float64        `json:"ratio"`
 		} `json:"results"`
-		Flood *floodReport `json:"flood"`
+		Floods []floodReport `json:"floods"`
 	} `json:"scenarios"`
 }
 
@@ -192,7 +192,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			wantTargets: map[string][]string{
 				"auth":  {nameHealthz, nameMeBearer, nameMeAPIKey},
 				"token": {nameHealthz, nameTokenCC, nameIntrospect},
-				"flood": {nameMeAlone, nameMeFlooded, nameFlood},
+				"flood": {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
 			},
 			wantMarkdown: []string{"# gatehouse load test", "## auth", "## token", "## flood", "| me-apikey |", "p99 of /users/me"},
 		},
@@ -202,7 +202,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			wantSkipped: map[string]string{"token": `gatehouse client create --name bench --grant client_credentials --json: exit status 1: Error: unknown command`},
 			wantTargets: map[string][]string{
 				"auth":  {nameHealthz, nameMeBearer, nameMeAPIKey},
-				"flood": {nameMeAlone, nameMeFlooded, nameFlood},
+				"flood": {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
 			},
 			wantMarkdown: []string{"## token", "Skipped: cannot create a client"},
 		},
@@ -212,7 +212,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			md := t.TempDir() + "/out.md"
 			code, stdout, stderr, stopped := fakeRun(t, t.Context(), tc.env,
 				"-scenario", "flood,auth,token", "-duration", "40ms", "-rounds", "2",
-				"-concurrency", "2", "-flood-workers", "2", "-json", "-out", md)
+				"-concurrency", "2", "-flood-workers", "2", "-me-rate", "500", "-flood-rate", "500", "-json", "-out", md)
 			if code != exitOK {
 				t.Fatalf("run() = %d, want %d; stderr:\n%s", code, exitOK, stderr)
 			}
@@ -244,7 +244,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 					if r.Requests == 0 || r.Errors != 0 {
 						t.Errorf("%s/%s: %d requests, %d errors; want some requests and no errors", sec.Scenario, r.Name, r.Requests, r.Errors)
 					}
-					if r.Name != nameFlood && r.Unexpected != 0 {
+					if r.Name != nameFloodRate && r.Name != nameFloodClose && r.Unexpected != 0 {
 						t.Errorf("%s/%s: %d unexpected statuses %v, want none", sec.Scenario, r.Name, r.Unexpected, r.Statuses)
 					}
 				}
@@ -252,8 +252,16 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 					t.Errorf("%s: targets %v, want %v", sec.Scenario, names, want)
 				}
 				if sec.Scenario == "flood" {
-					if sec.Flood == nil || sec.Flood.Requests == 0 || sec.Flood.Statuses["400"] != sec.Flood.Requests || sec.Flood.Workers != 2 {
-						t.Errorf("flood report = %+v, want requests all answered 400 by 2 workers", sec.Flood)
+					if len(sec.Floods) != 2 {
+						t.Fatalf("flood reports = %+v, want 2 (rate, closed)", sec.Floods)
+					}
+					for _, f := range sec.Floods {
+						if f.Requests == 0 || f.Statuses["400"] != f.Requests || f.Sources != 2 || f.MeErrors != 0 || f.MeUnexpected != 0 {
+							t.Errorf("flood report = %+v, want requests all answered 400 from 2 addresses, /users/me all 200", f)
+						}
+					}
+					if f := sec.Floods[1]; f.Shape != "closed" || f.Workers != 2 {
+						t.Errorf("closed flood report = %+v, want 2 workers", f)
 					}
 				}
 			}

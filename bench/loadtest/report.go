@@ -49,8 +49,8 @@ func (s section) MarshalJSON() ([]byte, error) {
 		Notes    []string       `json:"notes,omitempty"`
 		Baseline string         `json:"baseline,omitempty"`
 		Results  []load.Summary `json:"results,omitempty"`
-		Flood    *floodReport   `json:"flood,omitempty"`
-	}{s.Scenario, s.Title, s.Skipped, s.Notes, s.Baseline, load.Summarize(s.Results, s.Baseline), s.Flood})
+		Floods   []floodReport  `json:"floods,omitempty"`
+	}{s.Scenario, s.Title, s.Skipped, s.Notes, s.Baseline, load.Summarize(s.Results, s.Baseline), s.Floods})
 }
 
 func (rep report) header() string {
@@ -74,8 +74,8 @@ func writeText(w io.Writer, sec section) error {
 			return err
 		}
 	}
-	if sec.Flood != nil {
-		b.WriteString(floodLines(*sec.Flood))
+	for _, f := range sec.Floods {
+		b.WriteString(floodLines(f))
 	}
 	for _, n := range sec.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -85,10 +85,14 @@ func writeText(w io.Writer, sec section) error {
 }
 
 func floodLines(f floodReport) string {
-	return fmt.Sprintf("p99 of /users/me: %.3f ms alone, %.3f ms under the flood (× %.2f)\n"+
-		"flood: %d workers, %d requests: %d × 429, %d × 503, %d timeouts, %d other errors; statuses %v\n",
-		f.P99AloneMs, f.P99FloodedMs, f.P99Ratio,
-		f.Workers, f.Requests, f.Status429, f.Status503, f.Timeouts, f.Errors-f.Timeouts, f.Statuses)
+	shape := fmt.Sprintf("%d closed-loop workers", f.Workers)
+	if f.Shape == "rate" {
+		shape = fmt.Sprintf("%g wrong passwords/s (open loop)", f.Rate)
+	}
+	return fmt.Sprintf("%s from %d addresses — p99 of /users/me: %.3f ms alone, %.3f ms under the flood (× %.2f); /users/me %d timeouts, %d other errors, %d unexpected statuses\n"+
+		"flood: %d requests (%g/s, %d not sent): %d × 429, %d × 503, %d timeouts, %d other errors; statuses %v\n",
+		shape, f.Sources, f.P99AloneMs, f.P99FloodedMs, f.P99Ratio, f.MeTimeouts, f.MeErrors-f.MeTimeouts, f.MeUnexpected,
+		f.Requests, f.FloodRPS, f.Dropped, f.Status429, f.Status503, f.Timeouts, f.Errors-f.Timeouts, f.Statuses)
 }
 
 // writeMarkdown writes the whole report as a Markdown document.
@@ -107,10 +111,12 @@ func writeMarkdown(w io.Writer, rep report) error {
 				return err
 			}
 		}
-		if sec.Flood != nil {
+		if len(sec.Floods) > 0 {
 			b.WriteString("\n")
-			for line := range strings.Lines(floodLines(*sec.Flood)) {
-				b.WriteString("- " + line)
+			for _, f := range sec.Floods {
+				for line := range strings.Lines(floodLines(f)) {
+					b.WriteString("- " + line)
+				}
 			}
 		}
 		if len(sec.Notes) > 0 {

@@ -29,8 +29,11 @@ func sampleReport() report {
 			{Scenario: "token", Title: "token title", Skipped: "cannot create a client: unknown command"},
 			{
 				Scenario: "flood", Title: "flood title", Baseline: nameMeAlone,
-				Results: []load.Result{{Name: nameMeAlone, Requests: 10, RPS: 10}, {Name: nameMeFlooded, Requests: 5, RPS: 5}, {Name: nameFlood, Requests: 99}},
-				Flood:   &floodReport{Workers: 64, P99AloneMs: 2, P99FloodedMs: 7, P99Ratio: 3.5, Requests: 99, Status429: 90, Timeouts: 1, Errors: 1},
+				Results: []load.Result{{Name: nameMeAlone, Requests: 10, RPS: 10}, {Name: nameMeRate, Requests: 5, RPS: 5}, {Name: nameFloodRate, Requests: 99}},
+				Floods: []floodReport{
+					{Shape: "rate", Rate: 800, Sources: 64, P99AloneMs: 2, P99FloodedMs: 3, P99Ratio: 1.5, Requests: 99, FloodRPS: 33, Status429: 90, Timeouts: 1, Errors: 1},
+					{Shape: "closed", Workers: 64, Sources: 64, P99AloneMs: 2, P99FloodedMs: 7, P99Ratio: 3.5, Requests: 99, Status429: 90, Timeouts: 1, Errors: 1},
+				},
 			},
 		},
 	}
@@ -56,7 +59,10 @@ func TestWriteTextSection(t *testing.T) {
 		{
 			name: "flood",
 			sec:  rep.Scenarios[2],
-			want: []string{"vs me-alone", "p99 of /users/me: 2.000 ms alone, 7.000 ms under the flood (× 3.50)", "flood: 64 workers, 99 requests: 90 × 429, 0 × 503, 1 timeouts, 0 other errors"},
+			want: []string{"vs me-alone",
+				"800 wrong passwords/s (open loop) from 64 addresses — p99 of /users/me: 2.000 ms alone, 3.000 ms under the flood (× 1.50)",
+				"64 closed-loop workers from 64 addresses — p99 of /users/me: 2.000 ms alone, 7.000 ms under the flood (× 3.50)",
+				"flood: 99 requests (33/s, 0 not sent): 90 × 429, 0 × 503, 1 timeouts, 0 other errors"},
 		},
 	}
 	for _, tc := range tests {
@@ -85,7 +91,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"| me-bearer | 500 | 0 | 0 | 1000 | 3.000 | 0.000 | 9.000 | 0.000 | 0.250 |\n",
 		"\n- Note: me-apikey left out",
 		"\n## token\n\ntoken title\n\nSkipped: cannot create a client",
-		"\n- p99 of /users/me: 2.000 ms alone",
+		"\n- 800 wrong passwords/s (open loop) from 64 addresses — p99 of /users/me: 2.000 ms alone",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("writeMarkdown() =\n%s\nwant it to contain %q", b.String(), want)
@@ -112,7 +118,7 @@ func TestWriteJSONReport(t *testing.T) {
 	if token.Skipped == "" || token.Results != nil {
 		t.Errorf("token = %+v, want skipped without results", token)
 	}
-	if flood.Flood == nil || flood.Flood.P99Ratio != 3.5 || flood.Flood.Status429 != 90 {
-		t.Errorf("flood = %+v, want the flood report", flood.Flood)
+	if len(flood.Floods) != 2 || flood.Floods[0].Shape != "rate" || flood.Floods[1].P99Ratio != 3.5 || flood.Floods[1].Status429 != 90 {
+		t.Errorf("flood = %+v, want both flood reports", flood.Floods)
 	}
 }

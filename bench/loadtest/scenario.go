@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,8 +23,19 @@ const (
 	nameTokenCC    = "token-cc"
 	nameIntrospect = "introspect"
 	nameMeAlone    = "me-alone"
-	nameMeFlooded  = "me-flooded"
-	nameFlood      = "login-flood"
+	nameMeRate     = "me-flood-rate" // /users/me under the fixed-rate flood
+	nameFloodRate  = "login-flood-rate"
+	nameMeClosed   = "me-flood-closed" // /users/me under the closed-loop flood
+	nameFloodClose = "login-flood-closed"
+)
+
+// Source addresses of the flood scenario (Linux routes all of 127.0.0.0/8
+// to the loopback interface): the measured client on its own address, the
+// flood clients on -flood-workers addresses after it, so that per-address
+// limits tell them apart as they would real clients.
+var (
+	meSource    = netip.AddrFrom4([4]byte{127, 0, 0, 2})
+	floodSource = netip.AddrFrom4([4]byte{127, 0, 0, 10})
 )
 
 const formType = "application/x-www-form-urlencoded"
@@ -74,10 +86,10 @@ func introspectTarget(base string, c clientCreds, token string) load.Target {
 // loginFloodTarget posts password-grant requests for random users with
 // random passwords: every one should fail with invalid_grant (400,
 // RFC 6749 §5.2) unless a throttle answers first.
-func loginFloodTarget(base string) load.Target {
+func loginFloodTarget(name, base string) load.Target {
 	h := http.Header{"Content-Type": {formType}}
 	return load.Target{
-		Name:   nameFlood,
+		Name:   name,
 		Method: http.MethodPost,
 		URL:    base + "/oauth2/token",
 		Header: h,
@@ -103,7 +115,7 @@ type section struct {
 	Notes    []string
 	Baseline string
 	Results  []load.Result
-	Flood    *floodReport
+	Floods   []floodReport
 }
 
 func (s *section) notef(format string, args ...any) {
@@ -278,13 +290,23 @@ func (r *runner) warmUp(ctx context.Context, targets ...load.Target) {
 	}
 }
 
-// floodReport is what the flood scenario adds to its table.
+// floodReport is one flood shape of the flood scenario.
 type floodReport struct {
+	// Shape is "rate" (open loop, Rate per second) or "closed" (Workers
+	// closed-loop workers, as fast as the server answers).
+	Shape        string         `json:"shape"`
+	Rate         float64        `json:"rate,omitempty"`
 	Workers      int            `json:"workers"`
+	Sources      int            `json:"sources"`
 	P99AloneMs   float64        `json:"p99_alone_ms"`
 	P99FloodedMs float64        `json:"p99_flooded_ms"`
 	P99Ratio     float64        `json:"p99_ratio"`
+	MeTimeouts   int            `json:"me_timeouts"`
+	MeErrors     int            `json:"me_errors"`
+	MeUnexpected int            `json:"me_unexpected"`
 	Requests     int            `json:"flood_requests"`
+	FloodRPS     float64        `json:"flood_rps"`
+	Dropped      int            `json:"flood_dropped,omitempty"`
 	Status429    int            `json:"flood_429"`
 	Status503    int            `json:"flood_503"`
 	Timeouts     int            `json:"flood_timeouts"`
@@ -293,14 +315,19 @@ type floodReport struct {
 }
 
 // summarizeFlood compares the p99 latency of the protected endpoint alone
-// and under the flood, and counts how the flood was answered.
+// and under one flood shape, and counts how the flood was answered.
 func summarizeFlood(alone, flooded, flood load.Result, workers int) floodReport {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	rep := floodReport{
 		Workers:      workers,
 		P99AloneMs:   ms(alone.P99),
 		P99FloodedMs: ms(flooded.P99),
+		MeTimeouts:   alone.Timeouts + flooded.Timeouts,
+		MeErrors:     alone.Errors + flooded.Errors,
+		MeUnexpected: alone.Unexpected + flooded.Unexpected,
 		Requests:     flood.Requests,
+		FloodRPS:     float64(int(flood.RPS + 0.5)),
+		Dropped:      flood.Dropped,
 		Status429:    flood.Statuses[http.StatusTooManyRequests],
 		Status503:    flood.Statuses[http.StatusServiceUnavailable],
 		Timeouts:     flood.Timeouts,
@@ -318,12 +345,19 @@ func summarizeFlood(alone, flooded, flood load.Result, workers int) floodReport 
 	return rep
 }
 
-// flood measures GET /users/me alone and under a flood of failing logins,
-// alternating in rounds like Interleave does.
+// flood measures GET /users/me alone and under two floods of failing
+// logins, alternating in rounds like Interleave does: a fixed-rate flood
+// (open loop, -flood-rate per second, as many independent attackers would
+// send whatever the answers) and a closed-loop one (-flood-workers
+// workers sending as fast as they are answered). The server runs with its
+// default limits (measure starts it); the flood comes from -flood-workers
+// loopback addresses and /users/me from its own, at -me-rate per second,
+// an open loop too, under the default per-user and per-address limits.
 func (r *runner) flood(ctx context.Context) section {
 	sec := section{
 		Scenario: "flood",
-		Title:    fmt.Sprintf("GET /users/me (bearer) alone and while %d workers flood POST /oauth2/token with wrong passwords", r.cfg.floodWorkers),
+		Title: fmt.Sprintf("GET /users/me (bearer, %g/s from %s) alone, under %g wrong passwords/s and under %d closed-loop workers posting wrong passwords to POST /oauth2/token, from %d addresses; default limits",
+			r.cfg.meRate, meSource, r.cfg.floodRate, r.cfg.floodWorkers, r.cfg.floodWorkers),
 		Baseline: nameMeAlone,
 	}
 	tok, err := r.fx.userToken(ctx)
@@ -331,52 +365,85 @@ func (r *runner) flood(ctx context.Context) section {
 		sec.Skipped = fmt.Sprintf("no bearer token: %v", err)
 		return sec
 	}
-	me := meTarget(nameMeAlone, r.base, bearerHeader(tok))
-	if r.usable(ctx, &sec, []load.Target{me}); sec.Skipped != "" {
+	sources, err := load.LoopbackRange(floodSource, r.cfg.floodWorkers)
+	if err != nil {
+		sec.Skipped = err.Error()
 		return sec
 	}
-	r.warmUp(ctx, me)
-	fmt.Fprintf(r.progress, "flood: measuring /users/me alone and under a flood of %d workers, %v each over %d rounds …\n",
-		r.cfg.floodWorkers, r.cfg.duration, r.cfg.rounds)
-	slice := r.opts()
-	slice.Duration = max(r.cfg.duration/time.Duration(r.cfg.rounds), time.Millisecond)
-	var alone, flooded, flood []load.Result
+	meClient, err := load.NewClientFrom(64, r.cfg.timeout, []netip.Addr{meSource})
+	if err != nil {
+		sec.Skipped = err.Error()
+		return sec
+	}
+	defer meClient.CloseIdleConnections()
+	me := meTarget(nameMeAlone, r.base, bearerHeader(tok))
+	mr := &runner{cfg: r.cfg, base: r.base, fx: r.fx, client: meClient, progress: r.progress}
+	if mr.usable(ctx, &sec, []load.Target{me}); sec.Skipped != "" {
+		return sec
+	}
+	fmt.Fprintf(r.progress, "flood: measuring /users/me alone, under %g wrong passwords/s and under %d closed-loop workers, %v each over %d rounds …\n",
+		r.cfg.floodRate, r.cfg.floodWorkers, r.cfg.duration, r.cfg.rounds)
+	slice := max(r.cfg.duration/time.Duration(r.cfg.rounds), time.Millisecond)
+	meOpts := load.RateOptions{Rate: r.cfg.meRate, Duration: slice, MaxInFlight: 64}
+	// A short warm-up (dropped), paced like the measurement.
+	load.RunRate(ctx, meClient, me, load.RateOptions{Rate: r.cfg.meRate, Duration: min(time.Second, slice), MaxInFlight: 64})
+	var alone, meRate, floodRate, meClosed, floodClosed []load.Result
 	for range r.cfg.rounds {
 		if ctx.Err() != nil {
 			break
 		}
-		a, _ := load.Run(ctx, r.client, me, slice) // the target was checked
+		a, _ := load.RunRate(ctx, meClient, me, meOpts) // the target was checked
 		alone = append(alone, a)
-		f, fl := r.underFlood(ctx, me, slice)
-		flooded = append(flooded, f)
-		flood = append(flood, fl)
+		m, f := r.underFlood(ctx, meClient, me, meOpts, sources, "rate")
+		meRate, floodRate = append(meRate, m), append(floodRate, f)
+		m, f = r.underFlood(ctx, meClient, me, meOpts, sources, "closed")
+		meClosed, floodClosed = append(meClosed, m), append(floodClosed, f)
 	}
 	if err := ctx.Err(); err != nil {
 		sec.notef("interrupted: %v", err)
 	}
 	sec.Results = []load.Result{
 		load.Merge(nameMeAlone, alone...),
-		load.Merge(nameMeFlooded, flooded...),
-		load.Merge(nameFlood, flood...),
+		load.Merge(nameMeRate, meRate...),
+		load.Merge(nameFloodRate, floodRate...),
+		load.Merge(nameMeClosed, meClosed...),
+		load.Merge(nameFloodClose, floodClosed...),
 	}
-	rep := summarizeFlood(sec.Results[0], sec.Results[1], sec.Results[2], r.cfg.floodWorkers)
-	sec.Flood = &rep
+	rate := summarizeFlood(sec.Results[0], sec.Results[1], sec.Results[2], 0)
+	rate.Shape, rate.Rate, rate.Sources = "rate", r.cfg.floodRate, len(sources)
+	closed := summarizeFlood(sec.Results[0], sec.Results[3], sec.Results[4], r.cfg.floodWorkers)
+	closed.Shape, closed.Sources = "closed", len(sources)
+	sec.Floods = []floodReport{rate, closed}
 	return sec
 }
 
-// underFlood measures t while the login flood runs, and returns both.
-func (r *runner) underFlood(ctx context.Context, t load.Target, o load.Options) (measured, flood load.Result) {
+// underFlood measures t (open loop, o) while a login flood of the given
+// shape ("rate" or "closed") runs from sources, and returns both.
+func (r *runner) underFlood(ctx context.Context, client *http.Client, t load.Target, o load.RateOptions, sources []netip.Addr, shape string) (measured, flood load.Result) {
 	// Its own client, so that the flood's connections do not compete with
-	// the measured ones for idle slots.
-	floodClient := load.NewClient(r.cfg.floodWorkers, r.cfg.timeout)
+	// the measured ones for idle slots; each new connection takes the next
+	// source address.
+	conns := r.cfg.floodWorkers
+	if shape == "rate" {
+		conns = load.MaxConcurrency
+	}
+	floodClient, err := load.NewClientFrom(conns, r.cfg.timeout, sources)
+	if err != nil {
+		return load.Result{Name: t.Name}, load.Result{} // cannot happen: sources were checked
+	}
 	defer floodClient.CloseIdleConnections()
 	floodCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	ramp := min(500*time.Millisecond, o.Duration/5)
 	done := make(chan load.Result, 1)
 	go func() {
-		fo := load.Options{Concurrency: r.cfg.floodWorkers, Duration: ramp + o.Duration + r.cfg.timeout}
-		res, _ := load.Run(floodCtx, floodClient, loginFloodTarget(r.base), fo) // same host as t
+		d := ramp + o.Duration + r.cfg.timeout
+		var res load.Result
+		if shape == "rate" {
+			res, _ = load.RunRate(floodCtx, floodClient, loginFloodTarget(nameFloodRate, r.base), load.RateOptions{Rate: r.cfg.floodRate, Duration: d, MaxInFlight: conns})
+		} else {
+			res, _ = load.Run(floodCtx, floodClient, loginFloodTarget(nameFloodClose, r.base), load.Options{Concurrency: conns, Duration: d})
+		}
 		done <- res
 	}()
 	// Let the flood reach a steady state before measuring.
@@ -386,8 +453,7 @@ func (r *runner) underFlood(ctx context.Context, t load.Target, o load.Options) 
 	case <-ctx.Done():
 		rampTimer.Stop()
 	}
-	t.Name = nameMeFlooded
-	measured, _ = load.Run(ctx, r.client, t, o)
+	measured, _ = load.RunRate(ctx, client, t, o)
 	stop()
 	return measured, <-done
 }

@@ -13,8 +13,8 @@ import (
 )
 
 func TestLoginFloodTargetVariesUsers(t *testing.T) {
-	target := loginFloodTarget("http://127.0.0.1:9")
-	if target.Method != http.MethodPost || target.URL != "http://127.0.0.1:9/oauth2/token" || target.Expect != http.StatusBadRequest {
+	target := loginFloodTarget(nameFloodRate, "http://127.0.0.1:9")
+	if target.Name != nameFloodRate || target.Method != http.MethodPost || target.URL != "http://127.0.0.1:9/oauth2/token" || target.Expect != http.StatusBadRequest {
 		t.Errorf("loginFloodTarget() = %s %s expect %d, want POST /oauth2/token expect 400", target.Method, target.URL, target.Expect)
 	}
 	if got := target.Header.Get("Content-Type"); got != formType {
