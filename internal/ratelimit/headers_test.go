@@ -46,3 +46,24 @@ func TestSetHeaders(t *testing.T) {
 		})
 	}
 }
+
+func TestSetHeadersReplacesAndRemaining(t *testing.T) {
+	h := http.Header{}
+	if _, ok := Remaining(h); ok {
+		t.Error("Remaining of empty headers: ok, want none")
+	}
+	SetHeaders(h, Result{Allowed: true, Limit: 1000, Remaining: 999, Reset: time.Second})
+	SetHeaders(h, Result{Limit: 10, Reset: 3 * time.Second, RetryAfter: time.Second})
+	want := http.Header{"Ratelimit-Limit": {"10"}, "Ratelimit-Remaining": {"0"}, "Ratelimit-Reset": {"3"}, "Retry-After": {"1"}}
+	if diff := cmp.Diff(want, h); diff != "" {
+		t.Errorf("second SetHeaders mismatch (-want +got):\n%s", diff)
+	}
+	if n, ok := Remaining(h); !ok || n != 0 {
+		t.Errorf("Remaining = %d, %v; want 0, true", n, ok)
+	}
+	// Adding to one header must not change another sharing the array.
+	h.Add("Ratelimit-Limit", "x")
+	if got := h.Get("Ratelimit-Remaining"); got != "0" {
+		t.Errorf("after Add to RateLimit-Limit, RateLimit-Remaining = %q, want 0", got)
+	}
+}

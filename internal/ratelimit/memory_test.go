@@ -102,3 +102,35 @@ func TestMemoryCountersSweep(t *testing.T) {
 		t.Errorf("Len after sweep = %d, want 1", got)
 	}
 }
+
+func TestMemoryAllowBytesSharesStateAndDoesNotAllocate(t *testing.T) {
+	m := NewMemory(newFakeNow().Now)
+	lim := Limit{Rate: 1, Burst: 3}
+	ctx := context.Background()
+	buf := make([]byte, 0, 64)
+	key := append(buf, "user:42"...)
+	if r, _ := m.AllowBytes(ctx, key, lim); !r.Allowed || r.Remaining != 2 {
+		t.Fatalf("first AllowBytes = %+v, want allowed with 2 remaining", r)
+	}
+	key[0] = 'X' // the limiter must have copied the key
+	if r, _ := m.Allow(ctx, "user:42", lim); !r.Allowed || r.Remaining != 1 {
+		t.Fatalf("Allow after AllowBytes = %+v, want the same key with 1 remaining", r)
+	}
+	key[0] = 'u'
+	if r, _ := m.AllowBytes(ctx, key, lim); !r.Allowed || r.Remaining != 0 {
+		t.Fatalf("third call = %+v, want allowed with 0 remaining", r)
+	}
+	if r, _ := m.AllowBytes(ctx, key, lim); r.Allowed || r.RetryAfter <= 0 {
+		t.Fatalf("fourth call = %+v, want denied with a retry", r)
+	}
+	if got := m.Len(); got != 1 {
+		t.Errorf("Len = %d, want 1", got)
+	}
+	big := Limit{Rate: 1e6, Burst: 100}
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _ = m.AllowBytes(ctx, key, big)
+	})
+	if allocs != 0 {
+		t.Errorf("AllowBytes allocates %v times per call on a known key, want 0", allocs)
+	}
+}
