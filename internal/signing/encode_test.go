@@ -2,6 +2,8 @@ package signing
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
@@ -183,4 +185,37 @@ func mustB64(t testing.TB, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestES256KeyOnFastPath checks that an ES256 key loaded from the store
+// (decrypted, parsed from its JWK) is a plain *ecdsa.PrivateKey on
+// elliptic.P256(): crypto/ecdsa then signs with its constant-time
+// assembly P-256 code and caches the converted key, instead of falling
+// back to the generic (slow) elliptic.CurveParams code.
+func TestES256KeyOnFastPath(t *testing.T) {
+	st := newStore(t)
+	k := mustKeys(t, Config{Store: st, Algorithm: ES256, Logger: quiet()})
+	mustEnsure(t, k)
+	// A second Keys over the same store loads the key from its record.
+	loaded := mustKeys(t, Config{Store: st, Algorithm: ES256, Logger: quiet()})
+	if err := loaded.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for name, ks := range map[string]*Keys{"generated": k, "loaded": loaded} {
+		s, _ := ks.current()
+		kk := s.signing[jose.ES256]
+		if kk == nil {
+			t.Fatalf("%s: no ES256 signing key", name)
+		}
+		priv, ok := kk.private.(*ecdsa.PrivateKey)
+		if !ok {
+			t.Fatalf("%s: private key is a %T, want *ecdsa.PrivateKey", name, kk.private)
+		}
+		if priv.Curve != elliptic.P256() {
+			t.Errorf("%s: curve %T %v is not elliptic.P256()", name, priv.Curve, priv.Curve.Params().Name)
+		}
+		if kk.signers[TypeAccessToken] == nil {
+			t.Errorf("%s: no prepared signer for access tokens", name)
+		}
+	}
 }
