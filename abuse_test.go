@@ -306,6 +306,22 @@ func TestLoginThrottlePerIP(t *testing.T) {
 			t.Errorf("login %s after 3 failures from the address = %d %s, want 429", u, code, body)
 		}
 	}
+	// Guesses at fresh usernames from the refused address do not become
+	// an audit row each: one sampled login.locked per address per minute,
+	// and no token-endpoint failure row for a refusal before the check.
+	before, _ := s.Store().ListAudit(t.Context(), store.AuditFilter{})
+	for i := range 30 {
+		if code, _, _ := login(t, s, fmt.Sprintf("random%d", i), "guess"); code != 429 {
+			t.Fatalf("guess %d = %d, want 429", i, code)
+		}
+	}
+	after, _ := s.Store().ListAudit(t.Context(), store.AuditFilter{})
+	if n := len(after) - len(before); n > 1 {
+		t.Errorf("30 refused guesses wrote %d audit rows, want at most 1 (sampled)", n)
+	}
+	if locked, _ := s.Store().ListAudit(t.Context(), store.AuditFilter{Action: "login.locked"}); len(locked) == 0 {
+		t.Error("no login.locked event for the refused address")
+	}
 }
 
 // TestPasswordHasherBusy: with one hashing slot and real argon2id

@@ -195,9 +195,11 @@ func (l *loginThrottle) Success(ctx context.Context, account, ip string) error {
 }
 
 // RecordLock implements manage's optional lock sampler: one login.locked
-// event per account and address per minute.
+// event per address per minute (the account of the sampled attempt is its
+// target). Keyed by account as well, a flood of guesses at random
+// usernames would write a row per guess.
 func (l *loginThrottle) RecordLock(account, ip string) bool {
-	return l.s.abuse.sampled.Allow("login\x00" + account + "\x00" + ip)
+	return l.s.abuse.sampled.Allow("login\x00" + ip)
 }
 
 // loginThrottle counts failed logins (nil: none).

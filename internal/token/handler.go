@@ -233,6 +233,14 @@ func (h *Handler) recordFailure(ctx context.Context, a manage.Actor, gt string, 
 	code := "server_error"
 	if errors.As(err, &oe) {
 		code = oe.Code
+		// Refusals before any password check (too many attempts: 429; the
+		// hasher is full: 503) are not written one row each: a flood of
+		// guesses would otherwise become a flood of audit writes. The
+		// login throttle records them as sampled login.locked events, and
+		// the metrics count every one.
+		if oe.Status == http.StatusTooManyRequests || oe.Code == oauth.TemporarilyUnavailable {
+			return
+		}
 	}
 	h.record(ctx, a, audit.TokenIssued, "", "failure", "grant="+truncate(gt)+" error="+code)
 }
