@@ -76,7 +76,7 @@ func TestParseFlagsHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("parseFlags(-h) error = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"-scenario", "auth, token, flood", "-flood-workers"} {
+	for _, want := range []string{"-scenario", "auth, token, limits, flood", "-flood-workers"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, out.String())
 		}

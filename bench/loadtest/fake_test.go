@@ -190,19 +190,21 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 		{
 			name: "every scenario",
 			wantTargets: map[string][]string{
-				"auth":  {nameHealthz, nameMeBearer, nameMeAPIKey},
-				"token": {nameHealthz, nameTokenCC, nameIntrospect},
-				"flood": {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
+				"auth":   {nameHealthz, nameMeBearer, nameMeAPIKey},
+				"token":  {nameHealthz, nameTokenCC, nameIntrospect},
+				"limits": {nameLimitsOffBearer, nameLimitsOnBearer, nameLimitsOffAPIKey, nameLimitsOnAPIKey},
+				"flood":  {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
 			},
-			wantMarkdown: []string{"# gatehouse load test", "## auth", "## token", "## flood", "| me-apikey |", "p99 of /users/me"},
+			wantMarkdown: []string{"# gatehouse load test", "## auth", "## token", "## limits", "## flood", "| me-apikey |", "p99 of /users/me", "me-bearer-limits-on / me-bearer-limits-off = "},
 		},
 		{
 			name:        "client create not there yet",
 			env:         map[string]string{envFakeNoClient: "1"},
 			wantSkipped: map[string]string{"token": `gatehouse client create --name bench --grant client_credentials --json: exit status 1: Error: unknown command`},
 			wantTargets: map[string][]string{
-				"auth":  {nameHealthz, nameMeBearer, nameMeAPIKey},
-				"flood": {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
+				"auth":   {nameHealthz, nameMeBearer, nameMeAPIKey},
+				"limits": {nameLimitsOffBearer, nameLimitsOnBearer, nameLimitsOffAPIKey, nameLimitsOnAPIKey},
+				"flood":  {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
 			},
 			wantMarkdown: []string{"## token", "Skipped: cannot create a client"},
 		},
@@ -211,7 +213,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			md := t.TempDir() + "/out.md"
 			code, stdout, stderr, stopped := fakeRun(t, t.Context(), tc.env,
-				"-scenario", "flood,auth,token", "-duration", "40ms", "-rounds", "2",
+				"-scenario", "flood,auth,limits,token", "-duration", "40ms", "-rounds", "2",
 				"-concurrency", "2", "-flood-workers", "2", "-me-rate", "500", "-flood-rate", "500", "-json", "-out", md)
 			if code != exitOK {
 				t.Fatalf("run() = %d, want %d; stderr:\n%s", code, exitOK, stderr)
@@ -235,7 +237,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 					}
 					continue
 				}
-				if sec.Skipped != "" || len(sec.Notes) != 0 {
+				if sec.Skipped != "" || (len(sec.Notes) != 0 && sec.Scenario != "limits") {
 					t.Errorf("%s: skipped %q, notes %q; want neither", sec.Scenario, sec.Skipped, sec.Notes)
 				}
 				var names []string
@@ -265,7 +267,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 					}
 				}
 			}
-			if want := []string{"auth", "token", "flood"}; !slices.Equal(order, want) {
+			if want := []string{"auth", "token", "limits", "flood"}; !slices.Equal(order, want) {
 				t.Errorf("scenarios ran in order %v, want %v", order, want)
 			}
 			b, err := os.ReadFile(md)

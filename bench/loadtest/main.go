@@ -132,6 +132,19 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 			}
 			rr = &runner{cfg: cfg, base: fsrv.base, fx: newFixture(fsrv.base, fsrv.cli, setupClient), client: client, progress: progress}
 		}
+		if name == "limits" {
+			// A second server like the first but with the limits checked.
+			lsrv, err := startSecondServer(ctx, bin, tmp, "limits", "with every request limit checked (far above the load)", setupClient, progress, checkedLimits...)
+			defer func() {
+				if stopErr := lsrv.stop(); stopErr != nil {
+					fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
+				}
+			}()
+			if err != nil {
+				return exitFailed, err
+			}
+			r.limited = &runner{cfg: cfg, base: lsrv.base, fx: newFixture(lsrv.base, lsrv.cli, setupClient), client: client, progress: progress}
+		}
 		sec, err := rr.scenario(ctx, name)
 		if err != nil {
 			return exitFailed, err
@@ -164,12 +177,19 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 // its own directory under tmp and every limit at its default. The caller
 // must call stop on the result (nil-safe) whatever the error.
 func startFloodServer(ctx context.Context, bin, tmp string, client *http.Client, progress io.Writer) (*server, error) {
-	dir := filepath.Join(tmp, "flood")
+	return startSecondServer(ctx, bin, tmp, "flood", "with the default limits for the flood", client, progress)
+}
+
+// startSecondServer starts another server with a fresh database in the
+// directory name under tmp and the extra environment env. The caller must
+// call stop on the result (nil-safe) whatever the error.
+func startSecondServer(ctx context.Context, bin, tmp, name, what string, client *http.Client, progress io.Writer, env ...string) (*server, error) {
+	dir := filepath.Join(tmp, name)
 	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create flood dir: %w", err)
+		return nil, fmt.Errorf("create %s dir: %w", name, err)
 	}
-	fmt.Fprintln(progress, "starting a second gatehouse serve with the default limits for the flood …")
-	srv, err := startServer(ctx, bin, dir)
+	fmt.Fprintf(progress, "starting another gatehouse serve %s …\n", what)
+	srv, err := startServer(ctx, bin, dir, env...)
 	if err != nil {
 		return srv, err
 	}

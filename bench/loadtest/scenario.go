@@ -24,9 +24,14 @@ const (
 	nameIntrospect = "introspect"
 	nameMeAlone    = "me-alone"
 	nameMeRate     = "me-flood-rate" // /users/me under the fixed-rate flood
-	nameFloodRate  = "login-flood-rate"
-	nameMeClosed   = "me-flood-closed" // /users/me under the closed-loop flood
-	nameFloodClose = "login-flood-closed"
+
+	nameLimitsOffBearer = "me-bearer-limits-off"
+	nameLimitsOnBearer  = "me-bearer-limits-on"
+	nameLimitsOffAPIKey = "me-apikey-limits-off"
+	nameLimitsOnAPIKey  = "me-apikey-limits-on"
+	nameFloodRate       = "login-flood-rate"
+	nameMeClosed        = "me-flood-closed" // /users/me under the closed-loop flood
+	nameFloodClose      = "login-flood-closed"
 )
 
 // Source addresses of the flood scenario (Linux routes all of 127.0.0.0/8
@@ -129,6 +134,7 @@ type runner struct {
 	fx       *fixture
 	client   *http.Client // for the measured targets
 	progress io.Writer
+	limited  *runner // the limits scenario's server with limits on
 }
 
 func (r *runner) opts() load.Options {
@@ -144,6 +150,8 @@ func (r *runner) scenario(ctx context.Context, name string) (section, error) {
 		sec = r.auth(ctx)
 	case "token":
 		sec = r.token(ctx)
+	case "limits":
+		sec = r.limits(ctx)
 	case "flood":
 		sec = r.flood(ctx)
 	default:
@@ -185,6 +193,52 @@ func (r *runner) auth(ctx context.Context) section {
 		targets = append(targets, meTarget(nameMeAPIKey, r.base, apiKeyHeader(key)))
 	}
 	r.interleave(ctx, &sec, targets)
+	return sec
+}
+
+// limits compares GET /users/me on the server without request limits (the
+// baseline) with the same request on r.limited, whose limits are all
+// checked but never reached: what the checks and the RateLimit-* headers
+// cost end to end.
+func (r *runner) limits(ctx context.Context) section {
+	sec := section{
+		Scenario: "limits",
+		Title:    "GET /users/me with request limits off (baseline) and on (checked, never reached), by bearer JWT and by API key",
+		Baseline: nameLimitsOffBearer,
+	}
+	if r.limited == nil {
+		sec.Skipped = "no server with limits on"
+		return sec
+	}
+	var targets []load.Target
+	for _, side := range []struct {
+		r              *runner
+		bearer, apiKey string
+	}{{r, nameLimitsOffBearer, nameLimitsOffAPIKey}, {r.limited, nameLimitsOnBearer, nameLimitsOnAPIKey}} {
+		tok, err := side.r.fx.userToken(ctx)
+		if err != nil {
+			sec.Skipped = fmt.Sprintf("cannot get a token: %v", err)
+			return sec
+		}
+		key, err := side.r.fx.userAPIKey(ctx)
+		if err != nil {
+			sec.Skipped = fmt.Sprintf("cannot create an API key: %v", err)
+			return sec
+		}
+		targets = append(targets, meTarget(side.bearer, side.r.base, bearerHeader(tok)), meTarget(side.apiKey, side.r.base, apiKeyHeader(key)))
+	}
+	// Baseline first: off-bearer, on-bearer, off-key, on-key.
+	targets = []load.Target{targets[0], targets[2], targets[1], targets[3]}
+	r.interleave(ctx, &sec, targets)
+	rps := map[string]float64{}
+	for _, res := range sec.Results {
+		rps[res.Name] = res.RPS
+	}
+	for _, p := range [][2]string{{nameLimitsOnBearer, nameLimitsOffBearer}, {nameLimitsOnAPIKey, nameLimitsOffAPIKey}} {
+		if rps[p[1]] > 0 {
+			sec.notef("%s / %s = %.3f", p[0], p[1], rps[p[0]]/rps[p[1]])
+		}
+	}
 	return sec
 }
 

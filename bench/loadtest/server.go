@@ -88,6 +88,15 @@ var benchLimits = []string{
 	"GATEHOUSE_RATE_LIMIT_APIKEY=unlimited", "GATEHOUSE_RATE_LIMIT_CLIENT=unlimited",
 }
 
+// checkedLimits turn every request rate limit on, so that each request
+// runs every check and gets the RateLimit-* headers, but so high that the
+// load of one address never reaches them: the limits scenario compares this
+// server with one whose limits are off (benchLimits).
+var checkedLimits = []string{
+	"GATEHOUSE_RATE_LIMIT_IP=1000000000/s", "GATEHOUSE_RATE_LIMIT_USER=1000000000/s",
+	"GATEHOUSE_RATE_LIMIT_APIKEY=1000000000/s", "GATEHOUSE_RATE_LIMIT_CLIENT=1000000000/s",
+}
+
 // serverEnv returns base without any GATEHOUSE_ variable (so the caller's
 // own settings cannot leak into the benchmark) plus the benchmark's.
 func serverEnv(base []string, dbURL, addr, secret string) []string {
