@@ -770,3 +770,38 @@ func TestAuthorizeLoginSessionTTL(t *testing.T) {
 		t.Fatalf("authorize after the session ended = %d, want the login page", p.Status)
 	}
 }
+
+// TestOIDCScopesNeedNoGrant: openid, profile and offline_access ask for
+// protocol behaviour, not permissions, so a user who holds none of them
+// still signs in to an OIDC app (code flow and password grant) and keeps
+// them across a refresh; a permission the user lacks stays invalid_scope.
+func TestOIDCScopesNeedNoGrant(t *testing.T) {
+	f := newAuthzFixture(t)
+	mustCreateUser(t, f.srv, "dave", fixturePW, "read")
+	v := f.with(func(v url.Values) { v.Set("scope", "openid profile offline_access read") })
+	a := newAgent(t, f.srv)
+	code := callbackCode(t, f.srv, a.authorize(f.url(v), "dave", fixturePW), pubRedirect, "st-1")
+	status, body := f.exchange(f.pub, code, pubRedirect, testVerifier)
+	if status != http.StatusOK || body["id_token"] == nil || body["refresh_token"] == nil ||
+		body["scope"] != "openid profile offline_access read" {
+		t.Fatalf("code exchange for a user without OIDC scopes = %d %v, want an ID token, a refresh token and every scope", status, body)
+	}
+	res, raw := doForm(t, f.srv.URL+"/oauth2/token", url.Values{"grant_type": {"refresh_token"},
+		"refresh_token": {body["refresh_token"].(string)}, "client_id": {f.pub.ID}}, nil)
+	if refreshed := decode(t, raw); res.StatusCode != http.StatusOK || refreshed["scope"] != "openid profile offline_access read" || refreshed["id_token"] == nil {
+		t.Fatalf("refresh = %d %v, want the same scopes and a new ID token", res.StatusCode, refreshed)
+	}
+
+	tok := mustToken(t, f.srv, "dave", fixturePW, "openid", "read")
+	if tok["id_token"] == nil || tok["scope"] != "openid read" {
+		t.Errorf("password grant with scope openid = %v, want an ID token", tok)
+	}
+	if tok := mustToken(t, f.srv, "dave", fixturePW); tok["id_token"] != nil || tok["scope"] != "read" {
+		t.Errorf("password grant without scope = %v, want the user's own scopes only, no ID token", tok)
+	}
+	res, raw = doForm(t, f.srv.URL+"/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"dave"},
+		"password": {fixturePW}, "scope": {"openid write"}}, nil)
+	if e := decode(t, raw); res.StatusCode != http.StatusBadRequest || e["error"] != "invalid_scope" {
+		t.Errorf("password grant with a scope dave lacks = %d %v, want invalid_scope", res.StatusCode, e)
+	}
+}

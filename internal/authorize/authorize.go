@@ -264,14 +264,11 @@ func sessionHash(v string) []byte {
 }
 
 // grantable returns the scopes the request gets for user: the requested
-// ones, each allowed to the client and the user (RFC 6749 §3.3), or all
-// such scopes when none was requested.
+// ones, each allowed to the client and held by the user or an OIDC
+// protocol scope (RFC 6749 §3.3), or the user's own scopes within the
+// client's when none was requested.
 func grantable(req *request, u store.User) ([]string, *oauth.Error) {
-	allowed := u.Scopes
-	if len(req.Client.Scopes) > 0 {
-		allowed = oauth.Intersect(u.Scopes, req.Client.Scopes)
-	}
-	return oauth.Narrow(req.Scopes, allowed)
+	return oauth.NarrowForUser(req.Scopes, u.Scopes, req.Client.Scopes)
 }
 
 // proceed continues a valid request for a logged-in user: consent, then

@@ -102,3 +102,41 @@ func Narrow(requested, allowed []string) ([]string, *Error) {
 	}
 	return out, nil
 }
+
+// OIDCScopes are the OpenID Connect scopes that ask for protocol behaviour
+// rather than for a permission: "openid" (an ID token and userinfo),
+// "profile" (name claims) and "offline_access" (a refresh token next to an
+// ID token). Every user may be granted them when a client asks, within the
+// client's registered scopes (OIDC Core §3.1.2.1, §5.4, §11); they are not
+// part of what a request without a scope parameter gets.
+var OIDCScopes = []string{"openid", "profile", "offline_access"}
+
+// UserScopes returns what a user holds for the purpose of a grant: the
+// user's own scopes plus OIDCScopes.
+func UserScopes(own []string) []string {
+	out := slices.Clone(own)
+	for _, s := range OIDCScopes {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// NarrowForUser applies RFC 6749 §3.3 to a request made for a user through
+// a client whose registered scopes are client (none registered: no bound).
+// Without a requested scope the grant is the user's own scopes within the
+// client's; a requested scope must be the user's own or one of OIDCScopes,
+// and within the client's.
+func NarrowForUser(requested, own, client []string) ([]string, *Error) {
+	bound := func(s []string) []string {
+		if len(client) == 0 {
+			return s
+		}
+		return Intersect(s, client)
+	}
+	if len(requested) == 0 {
+		return Narrow(nil, bound(own))
+	}
+	return Narrow(requested, bound(UserScopes(own)))
+}

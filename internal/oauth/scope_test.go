@@ -165,3 +165,44 @@ func TestNarrowReturnsACopy(t *testing.T) {
 		t.Errorf("Narrow(nil, allowed) shares its result with allowed")
 	}
 }
+
+func TestNarrowForUser(t *testing.T) {
+	own := []string{"read", "write"}
+	tests := []struct {
+		name               string
+		requested, own, cl []string
+		want               []string
+		wantErr            string
+	}{
+		{name: "no scope: the user's own, no OIDC scope", own: own, want: own},
+		{name: "no scope, bounded by the client", own: own, cl: []string{"read", "openid"}, want: []string{"read"}},
+		{name: "OIDC scopes without holding them", requested: []string{"openid", "profile", "offline_access", "read"}, own: own,
+			want: []string{"openid", "profile", "offline_access", "read"}},
+		{name: "openid for a user with no scopes at all", requested: []string{"openid"}, want: []string{"openid"}},
+		{name: "a permission the user lacks", requested: []string{"openid", "admin"}, own: own, wantErr: "scope not allowed: admin"},
+		{name: "an OIDC scope the client did not register", requested: []string{"openid"}, own: own, cl: []string{"read"},
+			wantErr: "scope not allowed: openid"},
+		{name: "an OIDC scope the client registered", requested: []string{"openid", "read"}, own: own, cl: []string{"read", "openid"},
+			want: []string{"openid", "read"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := NarrowForUser(tc.requested, tc.own, tc.cl)
+			if tc.wantErr != "" {
+				if err == nil || err.Code != InvalidScope || err.Description != tc.wantErr {
+					t.Errorf("NarrowForUser(%q, %q, %q) = %q, %v; want invalid_scope %q", tc.requested, tc.own, tc.cl, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NarrowForUser(%q, %q, %q) error = %v", tc.requested, tc.own, tc.cl, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("NarrowForUser(%q, %q, %q) mismatch (-want +got):\n%s", tc.requested, tc.own, tc.cl, diff)
+			}
+		})
+	}
+	if u := UserScopes(own); len(own) != 2 || len(u) != 5 {
+		t.Errorf("UserScopes(%q) = %q (and must not change its argument)", own, u)
+	}
+}

@@ -76,7 +76,7 @@ func (g *codeGrant) Handle(ctx context.Context, req *Request) (*Response, error)
 	if err != nil || u.Disabled {
 		return nil, invalid
 	}
-	scopes := intersect(c.Scopes, u.Scopes)
+	scopes := intersect(c.Scopes, oauth.UserScopes(u.Scopes))
 	return h.issue(ctx, grantInfo{
 		Subject: u.ID, UserID: u.ID, Username: u.Username, Client: req.Client, Scopes: scopes, AuthTime: c.AuthTime,
 		Nonce: c.Nonce, FamilyID: c.GrantID,

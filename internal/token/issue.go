@@ -112,17 +112,3 @@ func narrow(requested, allowed []string) ([]string, error) {
 	return s, nil
 }
 
-// clientScopes bounds what a client may ask for: its registered scopes, or
-// anything when it registered none.
-func clientScopes(c store.Client, have []string) []string {
-	if len(c.Scopes) == 0 {
-		return have
-	}
-	var out []string
-	for _, s := range have {
-		if contains(c.Scopes, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}

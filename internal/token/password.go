@@ -29,9 +29,9 @@ func (g *passwordGrant) Handle(ctx context.Context, req *Request) (*Response, er
 	if err != nil {
 		return nil, loginError(err)
 	}
-	scopes, err := narrow(req.Scopes, clientScopes(req.Client, u.Scopes))
-	if err != nil {
-		return nil, err
+	scopes, oerr := oauth.NarrowForUser(req.Scopes, u.Scopes, req.Client.Scopes)
+	if oerr != nil {
+		return nil, oerr
 	}
 	now := g.h.now()
 	return g.h.issue(ctx, grantInfo{

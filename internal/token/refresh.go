@@ -59,7 +59,7 @@ func (g *refreshGrant) Handle(ctx context.Context, req *Request) (*Response, err
 	}
 	// The token keeps its scopes (RFC 6749 §6); the access token may be
 	// narrowed, never widened, and never beyond what the user has now.
-	scopes, err := narrow(req.Scopes, intersect(old.Scopes, u.Scopes))
+	scopes, err := narrow(req.Scopes, intersect(old.Scopes, oauth.UserScopes(u.Scopes)))
 	if err != nil {
 		return nil, err
 	}
