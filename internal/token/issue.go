@@ -111,4 +111,3 @@ func narrow(requested, allowed []string) ([]string, error) {
 	}
 	return s, nil
 }
-
