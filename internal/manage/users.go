@@ -225,8 +225,10 @@ func (m *Manager) SetPassword(ctx context.Context, a Actor, nameOrID, pw string)
 	return u, nil
 }
 
-// SetScopes replaces a user's scopes. Existing credentials keep their own
-// scopes until they expire; keys and tokens are never widened.
+// SetScopes replaces a user's scopes. Credentials are never widened; a
+// scope taken away leaves the user's API keys at once (on other replicas
+// within the key cache TTL) and the next refresh; access tokens already
+// issued keep theirs until they expire.
 func (m *Manager) SetScopes(ctx context.Context, a Actor, nameOrID string, scopes []string) (store.User, error) {
 	sc, err := ParseScopes(scopes)
 	if err != nil {
@@ -248,6 +250,7 @@ func (m *Manager) SetScopes(ctx context.Context, a Actor, nameOrID string, scope
 	if err != nil {
 		return store.User{}, notFound(err, "user", nameOrID)
 	}
+	m.invalidate("", u.ID) // the user's keys are narrowed to the new scopes at once
 	m.record(ctx, a, audit.UserUpdated, u.ID, resultSuccess, "scopes="+store.JoinScopes(sc))
 	return u, nil
 }
