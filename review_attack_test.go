@@ -209,3 +209,71 @@ func jwtPayload(t testing.TB, tok string) map[string]any {
 	}
 	return decode(t, raw)
 }
+
+// TestReviewUnstorableText: PostgreSQL text cannot hold a NUL byte or
+// invalid UTF-8, so such a value reaching a query failed it and the caller
+// got a 500 (logged as an error) — from anyone, unauthenticated too (GET
+// /oauth2/authorize?client_id=%00), and for every admin path parameter,
+// cursor and filter. SQLite stored the same junk. Such input is now a 400
+// on both backends, and a label (API key or client name) may not carry
+// control characters, which also keeps terminal escapes out of the CLI's
+// listings.
+func TestReviewUnstorableText(t *testing.T) {
+	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
+		f := newAdminFixture(t, newServer)
+		cc := mustClient(t, f.s, manage.NewClient{Name: "web", RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"authorization_code"}})
+		for _, junk := range []string{"%00", "a%00b", "%c0%80", "%ff%fe"} {
+			admin := []route{
+				{"GET", "/admin/users?after=" + junk, ""}, {"GET", "/admin/api-keys?after=" + junk, ""},
+				{"GET", "/admin/clients?after=" + junk, ""}, {"GET", "/admin/audit?actor=" + junk, ""},
+				{"GET", "/admin/audit?action=" + junk + "&result=" + junk, ""},
+				{"GET", "/admin/users/" + junk, ""}, {"GET", "/admin/users/x/api-keys?after=" + junk, ""},
+				{"GET", "/admin/api-keys/" + junk, ""}, {"DELETE", "/admin/api-keys/" + junk, ""},
+				{"GET", "/admin/clients/" + junk, ""}, {"DELETE", "/admin/clients/" + junk, ""},
+				{"POST", "/admin/users/" + junk + "/disable", ""}, {"PUT", "/admin/users/" + junk + "/scopes", `{"scopes":[]}`},
+			}
+			for _, rt := range admin {
+				res, body := f.send(t, rt.method, rt.path, rt.body, bearer(f.adminToken))
+				if res.StatusCode != http.StatusBadRequest && res.StatusCode != http.StatusNotFound {
+					t.Errorf("admin %s %s = %d %s, want 400 or 404", rt.method, rt.path, res.StatusCode, body)
+				}
+			}
+			for _, rt := range []route{{"GET", "/api-keys?after=" + junk, ""}, {"DELETE", "/api-keys/" + junk, ""}} {
+				res, body := f.send(t, rt.method, rt.path, rt.body, bearer(f.userToken))
+				if res.StatusCode != http.StatusBadRequest && res.StatusCode != http.StatusNotFound {
+					t.Errorf("user %s %s = %d %s, want 400 or 404", rt.method, rt.path, res.StatusCode, body)
+				}
+			}
+			for _, q := range []string{"client_id=" + junk + "&response_type=code", "client_id=" + cc.ID + "&response_type=code&redirect_uri=" + junk} {
+				res, body := get(t, f.s.URL+"/oauth2/authorize?"+q, nil)
+				if res.StatusCode != http.StatusBadRequest {
+					t.Errorf("GET /oauth2/authorize?%s = %d %.200s, want 400", q, res.StatusCode, body)
+				}
+				req, _ := http.NewRequest("POST", f.s.URL+"/oauth2/authorize", strings.NewReader(q))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				if res, body := do(t, req); res.StatusCode != http.StatusBadRequest {
+					t.Errorf("POST /oauth2/authorize %s = %d %.200s, want 400", q, res.StatusCode, body)
+				}
+			}
+		}
+		// Labels: NUL (unstorable) and control characters (terminal escapes).
+		for _, name := range []string{`a\u0000b`, `\u001b]0;pwned\u0007`, `line\nbreak`, `del\u007f`, `c1\u009b31m`} {
+			res, body := f.send(t, "POST", "/api-keys", `{"name":"`+name+`"}`, bearer(f.userToken))
+			if res.StatusCode != http.StatusBadRequest {
+				t.Errorf("POST /api-keys name %s = %d %s, want 400", name, res.StatusCode, body)
+			}
+			res, body = f.send(t, "POST", "/admin/clients", `{"name":"`+name+`","grant_types":["client_credentials"]}`, bearer(f.adminToken))
+			if res.StatusCode != http.StatusBadRequest {
+				t.Errorf("POST /admin/clients name %s = %d %s, want 400", name, res.StatusCode, body)
+			}
+			res, body = f.send(t, "PATCH", "/admin/clients/"+cc.ID, `{"name":"`+name+`"}`, bearer(f.adminToken))
+			if res.StatusCode != http.StatusBadRequest {
+				t.Errorf("PATCH /admin/clients name %s = %d %s, want 400", name, res.StatusCode, body)
+			}
+		}
+		// Ordinary labels still work.
+		if res, body := f.send(t, "POST", "/api-keys", `{"name":"laptop – café ☕"}`, bearer(f.userToken)); res.StatusCode != http.StatusCreated {
+			t.Errorf("POST /api-keys with a Unicode name = %d %s", res.StatusCode, body)
+		}
+	})
+}

@@ -351,6 +351,7 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		s.limitRequest,
 		httpmw.SecurityHeaders,
 		s.metrics.Middleware,
+		httpmw.StorableText,
 	)
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
@@ -69,6 +71,9 @@ func (m *Manager) CreateAPIKey(ctx context.Context, a Actor, in NewAPIKey) (Crea
 	}
 	if len(name) > 100 {
 		return CreatedAPIKey{}, errorf(Invalid, "invalid_name", "name must be at most 100 bytes")
+	}
+	if !plainLabel(name) {
+		return CreatedAPIKey{}, errorf(Invalid, "invalid_name", "name must be UTF-8 text without control characters")
 	}
 	value, id := secret.Mint(m.apiKeyPrefix())
 	now := m.now()
@@ -237,4 +242,20 @@ func orDefault(rate string) string {
 		return "default"
 	}
 	return rate
+}
+
+// plainLabel reports whether a display label (an API key's or a client's
+// name) is valid UTF-8 without control characters: no NUL, which
+// PostgreSQL text cannot hold, and no escape sequences for the terminal
+// that lists it.
+func plainLabel(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -62,6 +62,9 @@ func (m *Manager) validateClient(in NewClient) (store.Client, error) {
 	if in.Name == "" || len(in.Name) > 100 {
 		return store.Client{}, errorf(Invalid, "invalid_name", "client name is required (at most 100 bytes)")
 	}
+	if !plainLabel(in.Name) {
+		return store.Client{}, errorf(Invalid, "invalid_name", "client name must be UTF-8 text without control characters")
+	}
 	if len(in.GrantTypes) == 0 {
 		return store.Client{}, errorf(Invalid, "invalid_grant_type", "at least one grant type is required (%v)", knownGrants)
 	}

@@ -61,9 +61,16 @@ func ParseForm(r *http.Request, maxBytes int64) (url.Values, *Error) {
 		if !utf8.ValidString(name) {
 			return nil, Errorf(InvalidRequest, "a parameter name is not valid UTF-8")
 		}
+		if strings.IndexByte(name, 0) >= 0 {
+			return nil, Errorf(InvalidRequest, "a parameter name holds a NUL byte")
+		}
 		for _, v := range values {
 			if !utf8.ValidString(v) {
 				return nil, Errorf(InvalidRequest, "a parameter value is not valid UTF-8")
+			}
+			// No parameter means a NUL, and PostgreSQL text cannot hold one.
+			if strings.IndexByte(v, 0) >= 0 {
+				return nil, Errorf(InvalidRequest, "a parameter value holds a NUL byte")
 			}
 		}
 	}
