@@ -199,7 +199,9 @@ func (m *Manager) maxTokenTTL() time.Duration {
 	return m.MaxTokenTTL + time.Minute
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password and logs the user out everywhere
+// (refresh tokens, access tokens issued so far, login sessions), since
+// whoever knew the old password may hold them. API keys keep working.
 func (m *Manager) SetPassword(ctx context.Context, a Actor, nameOrID, pw string) (store.User, error) {
 	if err := password.Validate(pw); err != nil {
 		return store.User{}, errorf(Invalid, "invalid_password", "%s", err.Error())
@@ -222,6 +224,12 @@ func (m *Manager) SetPassword(ctx context.Context, a Actor, nameOrID, pw string)
 		return store.User{}, notFound(err, "user", nameOrID)
 	}
 	m.record(ctx, a, audit.UserPasswordChanged, u.ID, resultSuccess, "")
+	// Whoever knew the old password may hold its sessions: end them, as
+	// Logout does (API keys are separate credentials and keep working).
+	if err := m.revokeUserTokens(ctx, u.ID, now); err != nil {
+		return u, err
+	}
+	m.record(ctx, a, audit.UserLoggedOut, u.ID, resultSuccess, "password_changed")
 	return u, nil
 }
 
