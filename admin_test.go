@@ -639,3 +639,20 @@ func TestAdminBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminCannotDisableSelf: an admin cannot lock themself out through
+// the API (by token or by key); disabling another admin works.
+func TestAdminCannotDisableSelf(t *testing.T) {
+	f := newAdminFixture(t, newTestServer)
+	key := mustAPIKey(t, f.s, "root", "admin")
+	for _, hdr := range []map[string]string{bearer(f.adminToken), apiKeyHeader(key)} {
+		res, body := f.send(t, "POST", "/admin/users/root/disable", "", hdr)
+		if res.StatusCode != http.StatusConflict || !strings.Contains(string(body), "cannot_disable_self") {
+			t.Errorf("admin disables themself = %d %s, want 409 cannot_disable_self", res.StatusCode, body)
+		}
+	}
+	mustCreateUser(t, f.s, "other-admin", adminTestPassword, "admin")
+	if res, body := f.send(t, "POST", "/admin/users/other-admin/disable", "", bearer(f.adminToken)); res.StatusCode != http.StatusOK {
+		t.Errorf("admin disables another admin = %d %s, want 200", res.StatusCode, body)
+	}
+}

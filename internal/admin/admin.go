@@ -176,6 +176,13 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, p *guard.P
 	if err := noBody(r); err != nil {
 		return err
 	}
+	if disabled {
+		// An admin who disables their own account locks themself (and,
+		// when they are the last admin, everyone) out of this API.
+		if u, err := h.Manager.FindUser(r.Context(), r.PathValue("user")); err == nil && u.ID == p.Subject {
+			return api.NewError(http.StatusConflict, "cannot_disable_self", "you cannot disable your own account; ask another admin or use `gatehouse user disable` on the server")
+		}
+	}
 	u, err := h.Manager.SetDisabled(r.Context(), h.actor(r, p), r.PathValue("user"), disabled)
 	if err != nil {
 		return err
