@@ -2,6 +2,7 @@ package gatehouse_test
 
 import (
 	"database/sql"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -232,7 +233,9 @@ func TestReplicasListenerReconnect(t *testing.T) {
 // no valid token is refused.
 func TestReplicasKeyRotationUnderLoad(t *testing.T) {
 	url := sqlstoretest.PostgresURL(t)
-	c := newCluster(t, url, 2, func(cfg *gatehouse.Config) { cfg.KeyPublishDelay = 1500 * time.Millisecond })
+	// Well under the 5 s default, but with room for a loaded CI machine
+	// (the race detector, other packages' tests) to deliver the new key.
+	c := newCluster(t, url, 2, func(cfg *gatehouse.Config) { cfg.KeyPublishDelay = 3 * time.Second })
 	n0 := c.nodes[0]
 	mustCreateUser(t, n0, "erin", "correct horse battery", "read")
 	remote := mustRemoteGuard(t, c.issuer, mustFollower(t, n0), nil)
@@ -434,6 +437,12 @@ func TestAutomaticKeyRotation(t *testing.T) {
 		}
 	}
 	if len(current["ES256"]) != 1 || len(current["RS256"]) != 1 {
-		t.Errorf("current keys after the due rotation = %v, want exactly one per algorithm (one replica won)", current)
+		var all []string
+		for _, k := range after {
+			all = append(all, fmt.Sprintf("%s %s created %s activates %s retired %v revoked %v", k.ID, k.Algorithm,
+				k.CreatedAt.Format(time.RFC3339Nano), k.ActivatesAt.Format(time.RFC3339Nano), k.RetiredAt, k.RevokedAt))
+		}
+		t.Errorf("current keys after the due rotation = %v, want exactly one per algorithm (one replica won); all keys:\n%s",
+			current, strings.Join(all, "\n"))
 	}
 }
