@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse/gatehouse/internal/jsonenc"
 )
 
 // appendAccessPayload appends the JSON of c's access-token claims to dst:
@@ -28,11 +30,11 @@ func appendAccessPayload(dst []byte, c *AccessClaims) []byte {
 	// jwt.Claims, embedded: every member omitempty.
 	if c.Issuer != "" {
 		member("iss")
-		dst = appendJSONString(dst, c.Issuer)
+		dst = jsonenc.AppendString(dst, c.Issuer)
 	}
 	if c.Subject != "" {
 		member("sub")
-		dst = appendJSONString(dst, c.Subject)
+		dst = jsonenc.AppendString(dst, c.Subject)
 	}
 	if len(c.Audience) > 0 {
 		member("aud")
@@ -49,13 +51,13 @@ func appendAccessPayload(dst []byte, c *AccessClaims) []byte {
 	}
 	if c.ID != "" {
 		member("jti")
-		dst = appendJSONString(dst, c.ID)
+		dst = jsonenc.AppendString(dst, c.ID)
 	}
 	member("client_id") // not omitempty
-	dst = appendJSONString(dst, c.ClientID)
+	dst = jsonenc.AppendString(dst, c.ClientID)
 	if c.Scope != "" {
 		member("scope")
-		dst = appendJSONString(dst, c.Scope)
+		dst = jsonenc.AppendString(dst, c.Scope)
 	}
 	if !c.AuthTime.IsZero() {
 		member("auth_time")
@@ -70,7 +72,7 @@ func appendAccessPayload(dst []byte, c *AccessClaims) []byte {
 // but plain strings goes through it.
 func appendAudience(dst []byte, aud []string) []byte {
 	for _, a := range aud {
-		if !plainJSON(a) {
+		if !jsonenc.Plain(a) {
 			b, err := json.Marshal(jwt.Audience(aud))
 			if err != nil { // cannot happen for strings
 				panic(err)
@@ -79,43 +81,14 @@ func appendAudience(dst []byte, aud []string) []byte {
 		}
 	}
 	if len(aud) == 1 {
-		return appendJSONString(dst, aud[0])
+		return jsonenc.AppendString(dst, aud[0])
 	}
 	dst = append(dst, '[')
 	for i, a := range aud {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, a)
+		dst = jsonenc.AppendString(dst, a)
 	}
 	return append(dst, ']')
-}
-
-// plainJSON reports whether s is printable ASCII that JSON encoders copy
-// as is: nothing they escape (quote, backslash, and < > & for HTML).
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' {
-			return false
-		}
-	}
-	return true
-}
-
-// appendJSONString appends s as a JSON string the way encoding/json writes
-// it. Plain printable ASCII other than the characters json escapes (quote,
-// backslash and, with HTML escaping on, < > &) is copied; anything else is
-// left to encoding/json, so escaping, invalid UTF-8 and U+2028/U+2029 come
-// out exactly as before.
-func appendJSONString(dst []byte, s string) []byte {
-	if !plainJSON(s) {
-		q, err := json.Marshal(s)
-		if err != nil { // cannot happen for a string
-			panic(err)
-		}
-		return append(dst, q...)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

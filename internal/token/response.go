@@ -1,9 +1,10 @@
 package token
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/gatehouse/gatehouse/internal/jsonenc"
 )
 
 // writeResponse sends a successful token response: the same status,
@@ -37,38 +38,20 @@ func responseSize(resp *Response) int {
 // appendResponse appends the JSON encoding/json gives for resp.
 func appendResponse(dst []byte, resp *Response) []byte {
 	dst = append(dst, `{"access_token":`...)
-	dst = appendJSONString(dst, resp.AccessToken)
+	dst = jsonenc.AppendString(dst, resp.AccessToken)
 	dst = append(dst, `,"token_type":`...)
-	dst = appendJSONString(dst, resp.TokenType)
+	dst = jsonenc.AppendString(dst, resp.TokenType)
 	dst = append(dst, `,"expires_in":`...)
 	dst = strconv.AppendInt(dst, resp.ExpiresIn, 10)
 	if resp.RefreshToken != "" {
 		dst = append(dst, `,"refresh_token":`...)
-		dst = appendJSONString(dst, resp.RefreshToken)
+		dst = jsonenc.AppendString(dst, resp.RefreshToken)
 	}
 	if resp.IDToken != "" {
 		dst = append(dst, `,"id_token":`...)
-		dst = appendJSONString(dst, resp.IDToken)
+		dst = jsonenc.AppendString(dst, resp.IDToken)
 	}
 	dst = append(dst, `,"scope":`...)
-	dst = appendJSONString(dst, resp.Scope)
+	dst = jsonenc.AppendString(dst, resp.Scope)
 	return append(dst, '}')
-}
-
-// appendJSONString appends s as encoding/json writes a string: printable
-// ASCII other than what it escapes (quote, backslash, < > &) is copied,
-// anything else is left to encoding/json itself.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' {
-			q, err := json.Marshal(s)
-			if err != nil { // cannot happen for a string
-				panic(err)
-			}
-			return append(dst, q...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }
