@@ -157,18 +157,7 @@ func Run(ctx context.Context, client *http.Client, t Target, opts Options) (Resu
 	wg.Wait()
 	elapsed := time.Since(begin)
 
-	rs := make([]Result, len(workers))
-	for i, w := range workers {
-		rs[i] = Result{
-			Requests:   w.requests,
-			Errors:     w.errors,
-			Timeouts:   w.timeouts,
-			Unexpected: w.unexpected,
-			Statuses:   w.statuses,
-			Latency:    &w.hist,
-		}
-	}
-	r := Merge(t.Name, rs...)
+	r := mergeWorkers(t.Name, workers)
 	// The workers ran side by side, not one after another.
 	r.Elapsed = elapsed
 	r.RPS = rate(r.Requests, elapsed)
@@ -433,6 +422,15 @@ schedule:
 	wg.Wait()
 	elapsed := time.Since(begin)
 
+	r := mergeWorkers(t.Name, workers)
+	r.Dropped = dropped
+	r.Elapsed = elapsed
+	r.RPS = rate(r.Requests, elapsed)
+	return r, nil
+}
+
+// mergeWorkers merges what each worker counted into one Result named name.
+func mergeWorkers(name string, workers []*worker) Result {
 	rs := make([]Result, len(workers))
 	for i, w := range workers {
 		rs[i] = Result{
@@ -444,9 +442,5 @@ schedule:
 			Latency:    &w.hist,
 		}
 	}
-	r := Merge(t.Name, rs...)
-	r.Dropped = dropped
-	r.Elapsed = elapsed
-	r.RPS = rate(r.Requests, elapsed)
-	return r, nil
+	return Merge(name, rs...)
 }
