@@ -212,8 +212,12 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			md := t.TempDir() + "/out.md"
+			// 300ms over 2 rounds: each measured slice lasts 150ms. With
+			// 40ms, a CI machine busy starting a browser once stalled the
+			// test process for a whole 20ms slice and /users/me under the
+			// flood completed no request at all.
 			code, stdout, stderr, stopped := fakeRun(t, t.Context(), tc.env,
-				"-scenario", "flood,auth,limits,token", "-duration", "40ms", "-rounds", "2",
+				"-scenario", "flood,auth,limits,token", "-duration", "300ms", "-rounds", "2",
 				"-concurrency", "2", "-flood-workers", "2", "-me-rate", "500", "-flood-rate", "500", "-json", "-out", md)
 			if code != exitOK {
 				t.Fatalf("run() = %d, want %d; stderr:\n%s", code, exitOK, stderr)
