@@ -63,15 +63,25 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 			return store.User{}, &ThrottledError{RetryAfter: wait}
 		}
 	}
+	// The user is read only once a hashing slot is held, so that an attempt
+	// refused because the hasher is full costs no query.
 	var u store.User
-	var err error
-	if nerr == nil {
-		u, err = m.Store.GetUserByUsername(ctx, name)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.User{}, fmt.Errorf("get user: %w", err)
+	var lookupErr error
+	ok, rehash, err := m.Hasher.VerifyLookup(ctx, func() (string, error) {
+		if nerr != nil {
+			return "", nil // no such user can exist; hash the dummy
 		}
+		var gerr error
+		u, gerr = m.Store.GetUserByUsername(ctx, name)
+		if gerr != nil && !errors.Is(gerr, store.ErrNotFound) {
+			lookupErr = fmt.Errorf("get user: %w", gerr)
+			return "", lookupErr
+		}
+		return u.PasswordHash, nil
+	}, pw)
+	if lookupErr != nil {
+		return store.User{}, lookupErr
 	}
-	ok, rehash, err := m.Hasher.Verify(ctx, u.PasswordHash, pw)
 	if errors.Is(err, password.ErrBusy) {
 		return store.User{}, ErrBusy
 	}

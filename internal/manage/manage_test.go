@@ -290,6 +290,54 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+// blockingUsers is a real store whose username lookups are counted and,
+// while gate is open, wait until it is closed.
+type blockingUsers struct {
+	store.Store
+	lookups atomic.Int64
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (b *blockingUsers) GetUserByUsername(ctx context.Context, name string) (store.User, error) {
+	if b.lookups.Add(1) == 1 {
+		close(b.entered)
+		<-b.gate
+	}
+	return b.Store.GetUserByUsername(ctx, name)
+}
+
+// TestLoginBusyReadsNoUser: with the only hashing slot taken, a login is
+// refused with ErrBusy before the user is read, so a flood of logins
+// against a full hasher costs the database nothing.
+func TestLoginBusyReadsNoUser(t *testing.T) {
+	m, _ := mustManager(t)
+	mustUser(t, m, "erin", "read")
+	users := &blockingUsers{Store: m.Store, entered: make(chan struct{}), gate: make(chan struct{})}
+	m.Store = users
+	m.Hasher = password.New(password.Config{Params: password.TestParams(), MaxConcurrent: 1, MaxQueue: -1})
+	ctx := context.Background()
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := m.Login(ctx, CLI(), nil, "erin", "password-1")
+		first <- err
+	}()
+	<-users.entered // the first login holds the slot and waits in its lookup
+	for _, name := range []string{"erin", "nobody"} {
+		if _, err := m.Login(ctx, CLI(), nil, name, "password-1"); !errors.Is(err, ErrBusy) {
+			t.Errorf("Login(%s) with the hasher full: error = %v, want ErrBusy", name, err)
+		}
+	}
+	if n := users.lookups.Load(); n != 1 {
+		t.Errorf("%d username lookups, want 1 (the refused logins must not read the user)", n)
+	}
+	close(users.gate)
+	if err := <-first; err != nil {
+		t.Errorf("the first login: %v", err)
+	}
+}
+
 func BenchmarkVerifyAPIKey(b *testing.B) {
 	m, _ := mustManager(b)
 	ctx := context.Background()

@@ -33,7 +33,9 @@ type Config struct {
 	// MaxConcurrent is how many hashes may run at once; 0 means half of
 	// runtime.GOMAXPROCS(0), at least one, so that a flood of logins
 	// leaves CPU for the requests that need no password (token and API-key
-	// checks).
+	// checks). On Linux each hash also runs on a thread of its own at the
+	// lowest priority (nice 19), so a hash yields the CPU to any request
+	// that wants it.
 	MaxConcurrent int
 	// MaxQueue is how many callers may wait for a slot; more get [ErrBusy]
 	// at once. 0 means 4·MaxConcurrent; a negative value means none may
@@ -134,7 +136,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	defer h.release()
 	salt := make([]byte, h.params.SaltLen)
 	_, _ = rand.Read(salt) // never fails since Go 1.24
-	key := h.idKey([]byte(password), salt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
+	var key []byte
+	runLowPriority(func() {
+		key = h.idKey([]byte(password), salt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
+	})
 	return encodePHC(h.params, salt, key), nil
 }
 
@@ -151,6 +156,23 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // returns an error wrapping [ErrMalformedHash]. Besides that, err is
 // [ErrBusy] or the context's error while waiting for a slot.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, needsRehash bool, err error) {
+	return h.VerifyLookup(ctx, func() (string, error) { return encoded, nil }, password)
+}
+
+// VerifyLookup is [Hasher.Verify] for a hash that lookup fetches (from the
+// database) only once a hashing slot is held: an attempt refused with
+// [ErrBusy] then costs no lookup, so a flood of logins against a full
+// hasher does not turn into a flood of queries that other requests wait
+// behind. An error of lookup is returned as is, with no hashing.
+func (h *Hasher) VerifyLookup(ctx context.Context, lookup func() (encoded string, err error), password string) (ok, needsRehash bool, err error) {
+	if aerr := h.acquire(ctx); aerr != nil {
+		return false, false, aerr
+	}
+	defer h.release()
+	encoded, lerr := lookup()
+	if lerr != nil {
+		return false, false, lerr
+	}
 	var check func() (bool, bool)
 	switch {
 	case encoded == "":
@@ -175,16 +197,13 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, need
 	default:
 		err = fmt.Errorf("%w: unknown hash format", ErrMalformedHash)
 	}
-
-	if aerr := h.acquire(ctx); aerr != nil {
-		return false, false, aerr
-	}
-	defer h.release()
 	if check == nil {
-		h.idKey([]byte(password), h.dummySalt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
+		runLowPriority(func() {
+			h.idKey([]byte(password), h.dummySalt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
+		})
 		return false, false, err
 	}
-	ok, needsRehash = check()
+	runLowPriority(func() { ok, needsRehash = check() })
 	return ok, needsRehash, nil
 }
 

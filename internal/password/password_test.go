@@ -353,6 +353,57 @@ func TestBusyNoQueue(t *testing.T) {
 	})
 }
 
+// TestVerifyLookupHoldsASlotFirst: the stored hash is looked up only once
+// a hashing slot is held, so an attempt refused as busy costs no lookup;
+// a failed lookup is returned as is, with no hash.
+func TestVerifyLookupHoldsASlotFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newTestHasher(t, func(c *Config) { c.MaxConcurrent, c.MaxQueue = 1, -1 })
+		var c counting
+		c.install(h)
+		encoded, err := h.Hash(t.Context(), "password123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lookups := 0
+		lookup := func() (string, error) {
+			lookups++
+			if h.InFlight() != 1 {
+				t.Errorf("lookup ran with %d slots held, want 1", h.InFlight())
+			}
+			return encoded, nil
+		}
+
+		h.slots <- struct{}{}
+		if ok, _, err := h.VerifyLookup(t.Context(), lookup, "password123"); ok || !errors.Is(err, ErrBusy) {
+			t.Errorf("VerifyLookup() with the slot held = %v, %v, want false, ErrBusy", ok, err)
+		}
+		if lookups != 0 {
+			t.Errorf("%d lookups while busy, want 0", lookups)
+		}
+		<-h.slots
+
+		if ok, _, err := h.VerifyLookup(t.Context(), lookup, "password123"); !ok || err != nil {
+			t.Errorf("VerifyLookup(right password) = %v, %v, want true, nil", ok, err)
+		}
+		if lookups != 1 {
+			t.Errorf("%d lookups, want 1", lookups)
+		}
+
+		hashes := len(c.get())
+		boom := errors.New("database down")
+		if ok, _, err := h.VerifyLookup(t.Context(), func() (string, error) { return "", boom }, "password123"); ok || err != boom {
+			t.Errorf("VerifyLookup(failing lookup) = %v, %v, want false and the lookup's error", ok, err)
+		}
+		if n := len(c.get()) - hashes; n != 0 {
+			t.Errorf("%d hashes after a failed lookup, want 0", n)
+		}
+		if got := h.InFlight(); got != 0 {
+			t.Errorf("InFlight() after VerifyLookup = %d, want 0", got)
+		}
+	})
+}
+
 // TestQueue fills the wait queue inside a synctest bubble, so "every
 // waiter is blocked" is known exactly rather than guessed with sleeps.
 func TestQueue(t *testing.T) {
