@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,9 @@ func TestServeAndCLITogether(t *testing.T) {
 			t.Errorf("serve returned %v after shutdown", err)
 		}
 	}()
+	if got := gcPercent(); got != defaultGCPercent {
+		t.Errorf("serve runs with GOGC=%d, want %d when the environment sets none", got, defaultGCPercent)
+	}
 
 	var u map[string]any
 	c.mustJSON("pass-word-1\n", &u, "user", "create", "dora", "--password-stdin", "--scopes", "read")
@@ -212,5 +216,26 @@ func TestServeAndCLITogether(t *testing.T) {
 			t.Fatal("the server still accepts a disabled user's token")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// gcPercent returns the garbage collector's current target.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestTuneGCKeepsTheEnvironmentsGOGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	debug.SetGCPercent(50) // as the runtime would have applied GOGC=50
+	if got := tuneGC(func(k string) string { return map[string]string{"GOGC": "50"}[k] }); got != "50" {
+		t.Errorf("tuneGC with GOGC=50 = %q, want 50", got)
+	}
+	if got := gcPercent(); got != 50 {
+		t.Errorf("GOGC after tuneGC = %d, want the environment's 50", got)
+	}
+	if got := tuneGC(func(string) string { return "" }); got != "200" || gcPercent() != defaultGCPercent {
+		t.Errorf("tuneGC without GOGC = %q (GC percent %d), want %d", got, gcPercent(), defaultGCPercent)
 	}
 }

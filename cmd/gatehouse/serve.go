@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,8 +37,32 @@ type serveMain struct {
 	ready func(addr string) // tests learn the bound address here
 }
 
+// defaultGCPercent is the garbage collector's target (GOGC) that serve runs
+// with when the environment sets none. The server's live heap is small
+// (caches and keys, a few MB) and every token it issues allocates ~25 kB,
+// most of it inside crypto/ecdsa, so with Go's default of 100 it spends a
+// tenth of its CPU collecting; 200 lets the heap grow to three times the
+// live data instead of two, for 20-35 % more requests per second on the
+// endpoints measured (BENCHMARKS.md). Set GOGC (and GOMEMLIMIT) to
+// override.
+// Only the binary does this: an application embedding gatehouse keeps its
+// own setting.
+const defaultGCPercent = 200
+
+// tuneGC applies defaultGCPercent unless GOGC is set in the environment,
+// which the Go runtime has then applied already, and returns the GOGC in
+// effect.
+func tuneGC(getenv func(string) string) string {
+	if v := getenv("GOGC"); v != "" {
+		return v
+	}
+	debug.SetGCPercent(defaultGCPercent)
+	return strconv.Itoa(defaultGCPercent)
+}
+
 func (m *serveMain) Run(ctx context.Context) error {
 	log := m.cfg.Logger
+	gogc := tuneGC(m.out.getenv)
 	srv, err := gatehouse.New(ctx, m.cfg)
 	if err != nil {
 		return err
@@ -55,7 +81,7 @@ func (m *serveMain) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	cfg := srv.Config()
-	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", storeKind(cfg.DatabaseURL))
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", storeKind(cfg.DatabaseURL), "gogc", gogc)
 	if has, err := srv.Manager().HasUsers(ctx); err == nil && !has {
 		fmt.Fprintf(m.out.stderr, "\nNo users yet. Create the first admin with:\n\n"+
 			"  gatehouse user create admin --admin --password-stdin\n\n")
