@@ -30,6 +30,7 @@ type config struct {
 	timeout      time.Duration
 	json         bool
 	out          string
+	postgres     string // admin URL; "" runs every server on SQLite
 }
 
 // parseFlags parses args (without the program name). It returns
@@ -40,7 +41,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench/loadtest [flags]\n\n"+
-			"Starts gatehouse on loopback with a fresh SQLite database and measures it.\n"+
+			"Starts gatehouse on loopback with a fresh SQLite database (with -postgres, a\n"+
+			"fresh PostgreSQL database per server, dropped at the end) and measures it.\n"+
 			"Scenarios: %s.\n\nFlags:\n", strings.Join(scenarioOrder(), ", "))
 		fs.PrintDefaults()
 	}
@@ -55,6 +57,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "per-request timeout (timeouts are counted, not fatal)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON document instead of tables")
 	fs.StringVar(&c.out, "out", "", "also write the results as a Markdown file")
+	fs.StringVar(&c.postgres, "postgres", "", "admin `URL` of a PostgreSQL server (say postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable): "+
+		"each server runs on a new database there, "+pgNamePrefix+"<random>, dropped when the run ends (default: a SQLite file per server)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -99,7 +103,7 @@ func parseScenarios(s string) ([]string, error) {
 	return out, nil
 }
 
-// validate collects every problem with the numeric flags.
+// validate collects every problem with the numeric flags and -postgres.
 func (c config) validate() error {
 	var errs []error
 	if c.duration <= 0 || c.duration > load.MaxDuration {
@@ -124,6 +128,11 @@ func (c config) validate() error {
 	}
 	if c.timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v: want more than 0", c.timeout))
+	}
+	if c.postgres != "" {
+		if err := checkPostgresURL(c.postgres); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -31,9 +31,41 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "everything set",
 			args: []string{"-bin", "/x/gatehouse", "-scenario", "flood, token,AUTH,token", "-duration", "2s", "-rounds", "4",
-				"-concurrency", "8", "-flood-workers", "100", "-flood-rate", "500", "-me-rate", "20", "-timeout", "3s", "-json", "-out", "r.md"},
+				"-concurrency", "8", "-flood-workers", "100", "-flood-rate", "500", "-me-rate", "20", "-timeout", "3s", "-json", "-out", "r.md",
+				"-postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
 			want: config{bin: "/x/gatehouse", scenarios: []string{"auth", "token", "flood"}, duration: 2 * time.Second, rounds: 4,
-				concurrency: 8, floodWorkers: 100, floodRate: 500, meRate: 20, timeout: 3 * time.Second, json: true, out: "r.md"},
+				concurrency: 8, floodWorkers: 100, floodRate: 500, meRate: 20, timeout: 3 * time.Second, json: true, out: "r.md",
+				postgres: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
+		},
+		{
+			name: "postgresql scheme, any case",
+			args: []string{"-postgres", "PostgreSQL://u:pw@db.example/postgres"},
+			want: func() config { c := defaults; c.postgres = "PostgreSQL://u:pw@db.example/postgres"; return c }(),
+		},
+		{
+			name:    "postgres: other scheme, password hidden",
+			args:    []string{"-postgres", "mysql://u:hunter2@127.0.0.1/db"},
+			wantErr: []string{"-postgres mysql://u:xxxxx@127.0.0.1/db: want a postgres:// or postgresql:// URL"},
+		},
+		{
+			name:    "postgres: keyword/value string",
+			args:    []string{"-postgres", "host=127.0.0.1 user=postgres"},
+			wantErr: []string{"want a postgres:// or postgresql:// URL"},
+		},
+		{
+			name:    "postgres: no slashes",
+			args:    []string{"-postgres", "postgres:127.0.0.1"},
+			wantErr: []string{"-postgres postgres:127.0.0.1: want a postgres:// or postgresql:// URL"},
+		},
+		{
+			name:    "postgres: not a URL",
+			args:    []string{"-postgres", "postgres://u:hunter2@[::1/db"},
+			wantErr: []string{"-postgres: not a URL: missing ']' in host"},
+		},
+		{
+			name:    "postgres: bad port",
+			args:    []string{"-postgres", "postgres://u:hunter2@h:port/db", "-rounds", "0"},
+			wantErr: []string{"-postgres: not a URL: invalid port", "-rounds 0"},
 		},
 		{name: "unknown scenario", args: []string{"-scenario", "auth,bogus"}, wantErr: []string{"unknown scenario bogus"}},
 		{name: "empty scenario list", args: []string{"-scenario", " , "}, wantErr: []string{"no scenario selected"}},
@@ -61,6 +93,9 @@ func TestParseFlags(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parseFlags(%q) = %+v, want an error", tc.args, got)
 			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("parseFlags(%q) error = %v, which gives away the password", tc.args, err)
+			}
 			for _, want := range tc.wantErr {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("parseFlags(%q) error = %v, want it to mention %q", tc.args, err, want)
@@ -76,7 +111,7 @@ func TestParseFlagsHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("parseFlags(-h) error = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"-scenario", "auth, token, limits, flood", "-flood-workers"} {
+	for _, want := range []string{"-scenario", "auth, token, limits, flood", "-flood-workers", "-postgres URL", "gatehouse_load_"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, out.String())
 		}

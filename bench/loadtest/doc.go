@@ -22,9 +22,15 @@
 //
 //	go run ./bench/loadtest [-scenario auth,token,flood] [-duration 5s]
 //	    [-rounds 3] [-concurrency 16] [-flood-workers 64] [-flood-rate 800]
-//	    [-me-rate 40] [-json] [-out FILE]
+//	    [-me-rate 40] [-postgres URL] [-json] [-out FILE]
 //
-// The server is stopped (SIGTERM, then kill) and the temporary directory
-// removed on exit, including after Ctrl-C. See bench/README.md for the
+// With -postgres (an admin URL such as
+// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable), every
+// server runs on its own new PostgreSQL database, gatehouse_load_<16 hex>,
+// reached with the admin URL's user, host and query; the report names the
+// backend.
+//
+// The servers are stopped (SIGTERM, then kill), then the databases dropped
+// and the temporary directory removed on exit, including after Ctrl-C. See bench/README.md for the
 // method. The load generator itself lives in bench/load.
 package main

@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The test binary doubles as a fake gatehouse so that the orchestration
@@ -24,6 +27,7 @@ const (
 	envFakeNoClient = "LOADTEST_FAKE_NO_CLIENT" // "1": `client create` fails
 	envFakeBadServe = "LOADTEST_FAKE_BAD_SERVE" // "1": `serve` exits at once
 	envFakeMark     = "LOADTEST_FAKE_STOP_MARK" // file `serve` writes when stopped by SIGTERM
+	envFakeDBLog    = "LOADTEST_FAKE_DB_LOG"    // file each command appends "command database-URL" to
 	fakeJWT         = "eyJ.fake.jwt"
 	fakeCCToken     = "eyJ.fake.cc"
 	fakeKey         = "gk_fakekey"
@@ -40,6 +44,13 @@ func TestMain(m *testing.M) {
 
 func fakeGatehouse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := strings.Join(args, " ")
+	if len(args) == 0 {
+		args = []string{""}
+	}
+	if err := fakeLogDB(args[0]); err != nil {
+		fmt.Fprintln(stderr, "Error:", err)
+		return 1
+	}
 	switch {
 	case cmd == "serve":
 		if err := fakeServe(); err != nil {
@@ -69,6 +80,24 @@ func fakeGatehouse(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	return 1
 }
 
+// fakeLogDB appends what (a command's first word, or an event) and
+// GATEHOUSE_DATABASE_URL to the file named by envFakeDBLog, if set.
+func fakeLogDB(what string) error {
+	path := os.Getenv(envFakeDBLog)
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f, "%s %s\n", what, os.Getenv("GATEHOUSE_DATABASE_URL")); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func fakeServe() error {
 	if os.Getenv(envFakeBadServe) == "1" {
 		return errors.New("fake serve: refusing to start")
@@ -77,8 +106,16 @@ func fakeServe() error {
 	if err != nil || len(secret) != 32 {
 		return fmt.Errorf("GATEHOUSE_SECRET is not 64 hex characters")
 	}
-	if !strings.HasPrefix(os.Getenv("GATEHOUSE_DATABASE_URL"), "sqlite:") {
-		return fmt.Errorf("GATEHOUSE_DATABASE_URL %q is not sqlite", os.Getenv("GATEHOUSE_DATABASE_URL"))
+	var pg *pgx.Conn // open while serving, as a real server's pool would be
+	switch dbURL := os.Getenv("GATEHOUSE_DATABASE_URL"); {
+	case strings.HasPrefix(dbURL, "sqlite:"):
+	case strings.HasPrefix(dbURL, "postgres://"):
+		if pg, err = fakeCheckPostgres(dbURL); err != nil {
+			return err
+		}
+		defer pg.Close(context.Background())
+	default:
+		return fmt.Errorf("GATEHOUSE_DATABASE_URL %q is neither sqlite: nor postgres://", dbURL)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"status":"ok"}`) })
@@ -124,10 +161,47 @@ func fakeServe() error {
 	if err := srv.Shutdown(context.Background()); err != nil {
 		return err
 	}
+	if pg != nil {
+		// The load test must drop the database only after the server stopped.
+		event := "stopped-with-db"
+		if err := pg.Ping(context.Background()); err != nil {
+			event = "stopped-without-db"
+		}
+		if err := fakeLogDB(event); err != nil {
+			return err
+		}
+	}
 	if mark := os.Getenv(envFakeMark); mark != "" {
 		return os.WriteFile(mark, []byte("stopped"), 0o600)
 	}
 	return nil
+}
+
+// fakeCheckPostgres connects to dbURL and checks that it reaches the
+// database its path names, and that the database is empty. It returns the
+// open connection.
+func fakeCheckPostgres(dbURL string) (*pgx.Conn, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("fake serve: %w", err)
+	}
+	var name string
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT current_database(), (SELECT count(*) FROM pg_tables WHERE schemaname = 'public')`).Scan(&name, &tables); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("fake serve: %w", err)
+	}
+	if "/"+name != u.Path || tables != 0 {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("fake serve: connected to %s with %d tables, want the empty %s", name, tables, u.Path)
+	}
+	return conn, nil
 }
 
 // fakeRun runs the whole program against the fake gatehouse with a
@@ -163,6 +237,7 @@ func fakeRun(t *testing.T, ctx context.Context, env map[string]string, args ...s
 // jsonReport mirrors the JSON the program writes, for the tests.
 type jsonReport struct {
 	Gatehouse string `json:"gatehouse_version"`
+	Database  string `json:"database"`
 	Scenarios []struct {
 		Scenario string   `json:"scenario"`
 		Skipped  string   `json:"skipped"`
@@ -195,7 +270,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 				"limits": {nameLimitsOffBearer, nameLimitsOnBearer, nameLimitsOffAPIKey, nameLimitsOnAPIKey},
 				"flood":  {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
 			},
-			wantMarkdown: []string{"# gatehouse load test", "## auth", "## token", "## limits", "## flood", "| me-apikey |", "p99 of /users/me", "me-bearer-limits-on / me-bearer-limits-off = "},
+			wantMarkdown: []string{"# gatehouse load test", "CPUs · ", " · gatehouse fake-1.0 · SQLite  \n", "## auth", "## token", "## limits", "## flood", "| me-apikey |", "p99 of /users/me", "me-bearer-limits-on / me-bearer-limits-off = "},
 		},
 		{
 			name:        "client create not there yet",
@@ -231,6 +306,9 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			}
 			if rep.Gatehouse != "gatehouse fake-1.0" {
 				t.Errorf("gatehouse_version = %q, want the output of `gatehouse version`", rep.Gatehouse)
+			}
+			if rep.Database != backendSQLite {
+				t.Errorf("database = %q, want %q", rep.Database, backendSQLite)
 			}
 			var order []string
 			for _, sec := range rep.Scenarios {
@@ -292,7 +370,7 @@ func TestRunTextOutput(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("run() = %d, want %d; stderr:\n%s", code, exitOK, stderr)
 	}
-	for _, want := range []string{"== auth:", "vs healthz", "\nme-bearer ", "\nme-apikey ", "gatehouse fake-1.0"} {
+	for _, want := range []string{"== auth:", "vs healthz", "\nme-bearer ", "\nme-apikey ", "gatehouse fake-1.0 · SQLite\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout does not contain %q:\n%s", want, stdout)
 		}

@@ -38,8 +38,10 @@ func main() {
 }
 
 // run is the whole program with its inputs and outputs injected; it
-// returns the exit status. Everything it starts or creates is stopped or
-// removed before it returns, also when ctx is cancelled.
+// returns the exit status. Everything it starts or creates (processes,
+// files, PostgreSQL databases) is stopped or removed before it returns,
+// also when ctx is cancelled; a database it could not drop is named in a
+// warning on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -72,6 +74,10 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		}
 	}()
 
+	// Registered before any server starts, so it runs after they stopped.
+	dbs := &databases{admin: cfg.postgres, progress: progress}
+	defer dbs.dropAll()
+
 	bin := cfg.bin
 	if bin == "" {
 		if bin, err = buildBinary(ctx, tmp, progress); err != nil {
@@ -79,7 +85,7 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		}
 	}
 	fmt.Fprintln(progress, "starting gatehouse serve …")
-	srv, err := startServer(ctx, bin, tmp, benchLimits...)
+	srv, err := startServer(ctx, bin, tmp, dbs, benchLimits...)
 	if err != nil {
 		return exitFailed, err
 	}
@@ -100,6 +106,7 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		Go:       runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		CPUs:     runtime.NumCPU(),
+		Database: dbs.backend(),
 		Settings: settingsOf(cfg),
 	}
 	if out, err := srv.cli(ctx, "", "version"); err == nil {
@@ -121,7 +128,7 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		rr := r
 		if name == "flood" {
 			// Its own server with the default limits (see benchLimits).
-			fsrv, err := startFloodServer(ctx, bin, tmp, setupClient, progress)
+			fsrv, err := startFloodServer(ctx, bin, tmp, dbs, setupClient, progress)
 			defer func() {
 				if stopErr := fsrv.stop(); stopErr != nil {
 					fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
@@ -134,7 +141,7 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		}
 		if name == "limits" {
 			// A second server like the first but with the limits checked.
-			lsrv, err := startSecondServer(ctx, bin, tmp, "limits", "with every request limit checked (far above the load)", setupClient, progress, checkedLimits...)
+			lsrv, err := startSecondServer(ctx, bin, tmp, dbs, "limits", "with every request limit checked (far above the load)", setupClient, progress, checkedLimits...)
 			defer func() {
 				if stopErr := lsrv.stop(); stopErr != nil {
 					fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
@@ -173,23 +180,23 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 	return exitOK, nil
 }
 
-// startFloodServer starts the flood scenario's server: a fresh database in
-// its own directory under tmp and every limit at its default. The caller
-// must call stop on the result (nil-safe) whatever the error.
-func startFloodServer(ctx context.Context, bin, tmp string, client *http.Client, progress io.Writer) (*server, error) {
-	return startSecondServer(ctx, bin, tmp, "flood", "with the default limits for the flood", client, progress)
+// startFloodServer starts the flood scenario's server: a fresh database
+// from dbs, its own directory under tmp and every limit at its default.
+// The caller must call stop on the result (nil-safe) whatever the error.
+func startFloodServer(ctx context.Context, bin, tmp string, dbs *databases, client *http.Client, progress io.Writer) (*server, error) {
+	return startSecondServer(ctx, bin, tmp, dbs, "flood", "with the default limits for the flood", client, progress)
 }
 
-// startSecondServer starts another server with a fresh database in the
-// directory name under tmp and the extra environment env. The caller must
-// call stop on the result (nil-safe) whatever the error.
-func startSecondServer(ctx context.Context, bin, tmp, name, what string, client *http.Client, progress io.Writer, env ...string) (*server, error) {
+// startSecondServer starts another server with a fresh database from dbs,
+// the directory name under tmp and the extra environment env. The caller
+// must call stop on the result (nil-safe) whatever the error.
+func startSecondServer(ctx context.Context, bin, tmp string, dbs *databases, name, what string, client *http.Client, progress io.Writer, env ...string) (*server, error) {
 	dir := filepath.Join(tmp, name)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s dir: %w", name, err)
 	}
 	fmt.Fprintf(progress, "starting another gatehouse serve %s …\n", what)
-	srv, err := startServer(ctx, bin, dir, env...)
+	srv, err := startServer(ctx, bin, dir, dbs, env...)
 	if err != nil {
 		return srv, err
 	}

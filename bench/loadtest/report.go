@@ -17,6 +17,7 @@ type report struct {
 	Go        string    `json:"go"`
 	Platform  string    `json:"platform"`
 	CPUs      int       `json:"cpus"`
+	Database  string    `json:"database"` // backendSQLite or backendPostgres
 	Gatehouse string    `json:"gatehouse_version,omitempty"`
 	Settings  settings  `json:"settings"`
 	Scenarios []section `json:"scenarios"`
@@ -57,6 +58,9 @@ func (rep report) header() string {
 	h := fmt.Sprintf("%s · %s · %d CPUs · %s", rep.Started.Format(time.RFC3339), rep.Platform, rep.CPUs, rep.Go)
 	if rep.Gatehouse != "" {
 		h += " · " + rep.Gatehouse
+	}
+	if rep.Database != "" {
+		h += " · " + rep.Database
 	}
 	s := rep.Settings
 	return h + fmt.Sprintf("\n%s per target over %d interleaved rounds, %d workers, flood %d workers, timeout %s",

@@ -15,6 +15,7 @@ func sampleReport() report {
 		Go:        "go1.26.0",
 		Platform:  "linux/amd64",
 		CPUs:      2,
+		Database:  backendPostgres,
 		Gatehouse: "gatehouse v0.1.0",
 		Settings:  settingsOf(config{duration: 5 * time.Second, rounds: 3, concurrency: 16, floodWorkers: 64, timeout: 10 * time.Second}),
 		Scenarios: []section{
@@ -86,7 +87,7 @@ func TestWriteMarkdown(t *testing.T) {
 		t.Fatalf("writeMarkdown() error = %v", err)
 	}
 	for _, want := range []string{
-		"# gatehouse load test\n\n2026-01-02T03:04:05Z · linux/amd64 · 2 CPUs · go1.26.0 · gatehouse v0.1.0  \n5s per target over 3 interleaved rounds, 16 workers, flood 64 workers, timeout 10s  \n",
+		"# gatehouse load test\n\n2026-01-02T03:04:05Z · linux/amd64 · 2 CPUs · go1.26.0 · gatehouse v0.1.0 · PostgreSQL  \n5s per target over 3 interleaved rounds, 16 workers, flood 64 workers, timeout 10s  \n",
 		"\n## auth\n\nauth title\n\n| target | requests |",
 		"| me-bearer | 500 | 0 | 0 | 1000 | 3.000 | 0.000 | 9.000 | 0.000 | 0.250 |\n",
 		"\n- Note: me-apikey left out",
@@ -108,8 +109,8 @@ func TestWriteJSONReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
 		t.Fatalf("writeJSON() wrote invalid JSON: %v\n%s", err, b.String())
 	}
-	if len(got.Scenarios) != 3 || got.Gatehouse != "gatehouse v0.1.0" {
-		t.Fatalf("writeJSON() = %+v, want 3 scenarios and the version", got)
+	if len(got.Scenarios) != 3 || got.Gatehouse != "gatehouse v0.1.0" || got.Database != backendPostgres {
+		t.Fatalf("writeJSON() = %+v, want 3 scenarios, the version and the database", got)
 	}
 	auth, token, flood := got.Scenarios[0], got.Scenarios[1], got.Scenarios[2]
 	if len(auth.Results) != 2 || auth.Results[1].Name != nameMeBearer || auth.Results[1].Ratio != 0.25 || len(auth.Notes) != 1 {

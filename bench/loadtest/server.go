@@ -113,7 +113,8 @@ func serverEnv(base []string, dbURL, addr, secret string) []string {
 	)
 }
 
-// server is a running `gatehouse serve` and the environment its CLI needs.
+// server is a running `gatehouse serve` and the environment its CLI needs:
+// the same database URL and GATEHOUSE_SECRET.
 type server struct {
 	bin     string
 	env     []string
@@ -124,17 +125,22 @@ type server struct {
 	waitErr error         // set before exited is closed
 }
 
-// startServer starts bin serve with a fresh SQLite database in dir and the
-// extra environment env (such as benchLimits). The caller must call stop,
-// even when startServer fails after the start.
-func startServer(ctx context.Context, bin, dir string, env ...string) (*server, error) {
+// startServer starts bin serve with a fresh database from dbs (a SQLite
+// file in dir, or a PostgreSQL database), its log in dir, and the extra
+// environment env (such as benchLimits). The caller must call stop, even
+// when startServer fails after the start, and drop dbs after that.
+func startServer(ctx context.Context, bin, dir string, dbs *databases, env ...string) (*server, error) {
+	dbURL, err := dbs.fresh(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	s := &server{
 		bin:     bin,
-		env:     append(serverEnv(os.Environ(), "sqlite:"+filepath.Join(dir, "gatehouse.db"), addr, randomHex(32)), env...),
+		env:     append(serverEnv(os.Environ(), dbURL, addr, randomHex(32)), env...),
 		base:    "http://" + addr,
 		logPath: filepath.Join(dir, "server.log"),
 		exited:  make(chan struct{}),
