@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -352,5 +353,70 @@ func BenchmarkVerifyAPIKey(b *testing.B) {
 		if _, err := v.VerifyAPIKey(ctx, k.Secret); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// slowReads is a real store whose user and API-key reads are counted and
+// answered only once gate is closed.
+type slowReads struct {
+	store.Store
+	users, keys atomic.Int64
+	gate        chan struct{}
+}
+
+func (s *slowReads) GetUser(ctx context.Context, id string) (store.User, error) {
+	s.users.Add(1)
+	<-s.gate
+	return s.Store.GetUser(ctx, id)
+}
+
+func (s *slowReads) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
+	s.keys.Add(1)
+	<-s.gate
+	return s.Store.GetAPIKey(ctx, id)
+}
+
+// TestCachesReadOncePerMiss: requests that miss the user cache or the
+// API-key cache together (the entry has just expired on a busy server)
+// share one store read instead of each sending the same query.
+func TestCachesReadOncePerMiss(t *testing.T) {
+	m, _ := mustManager(t)
+	ctx := context.Background()
+	u := mustUser(t, m, "fay", "read")
+	k, err := m.CreateAPIKey(ctx, CLI(), NewAPIKey{Owner: "fay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &slowReads{Store: m.Store, gate: make(chan struct{})}
+	users := &UserCache{Store: st, TTL: time.Hour}
+	keys := &Verifier{Store: st, TTL: time.Hour}
+	const n = 16
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if got, ok, err := users.Get(ctx, u.ID); err != nil || !ok || got.Username != "fay" {
+				t.Errorf("UserCache.Get = %v, %v, %v", got.Username, ok, err)
+			}
+		})
+		wg.Go(func() {
+			if p, err := keys.VerifyAPIKey(ctx, k.Secret); err != nil || p.Username != "fay" {
+				t.Errorf("VerifyAPIKey = %+v, %v", p, err)
+			}
+		})
+	}
+	// Wait until the first reads are in the store, then let them finish.
+	for st.users.Load() == 0 || st.keys.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // time for the others to pile up behind them
+	close(st.gate)
+	wg.Wait()
+	// The key verifier reads the key and its owner: 1 key read, and the
+	// owner read shares nothing with the user cache (different caches).
+	if got := st.keys.Load(); got != 1 {
+		t.Errorf("%d API-key reads for %d concurrent checks, want 1", got, n)
+	}
+	if got := st.users.Load(); got != 2 {
+		t.Errorf("%d user reads (user cache + key owner) for %d concurrent requests each, want 2", got, n)
 	}
 }

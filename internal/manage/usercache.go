@@ -2,9 +2,11 @@ package manage
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/flight"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -15,8 +17,10 @@ type UserCache struct {
 	TTL   time.Duration // default 1s
 	Now   func() time.Time
 
-	mu sync.RWMutex
-	m  map[string]cachedUser
+	mu     sync.RWMutex
+	m      map[string]cachedUser
+	gen    uint64 // bumped by Forget, so a read racing it is not cached
+	flight flight.Group[cachedUser]
 }
 
 type cachedUser struct {
@@ -37,20 +41,29 @@ func (c *UserCache) Get(ctx context.Context, id string) (store.User, bool, error
 	}
 	c.mu.RLock()
 	e, hit := c.m[id]
+	gen := c.gen
 	c.mu.RUnlock()
 	if hit && now.Sub(e.fetched) < ttl && now.Sub(e.fetched) >= 0 {
 		return e.user, e.ok, nil
 	}
-	u, err := c.Store.GetUser(ctx, id)
-	e = cachedUser{user: u, ok: err == nil, fetched: now}
-	if err != nil && err != store.ErrNotFound {
+	// One read per user at a time (see package flight).
+	e, err := c.flight.Do(ctx, strconv.FormatUint(gen, 10)+"\x00"+id, func(ctx context.Context) (cachedUser, error) {
+		u, err := c.Store.GetUser(ctx, id)
+		if err != nil && err != store.ErrNotFound {
+			return cachedUser{}, err
+		}
+		return cachedUser{user: u, ok: err == nil, fetched: now}, nil
+	})
+	if err != nil {
 		return store.User{}, false, err
 	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedKeys {
-		c.m = make(map[string]cachedUser)
+	if c.gen == gen {
+		if c.m == nil || len(c.m) >= maxCachedKeys {
+			c.m = make(map[string]cachedUser)
+		}
+		c.m[id] = e
 	}
-	c.m[id] = e
 	c.mu.Unlock()
 	return e.user, e.ok, nil
 }
@@ -59,6 +72,7 @@ func (c *UserCache) Get(ctx context.Context, id string) (store.User, bool, error
 func (c *UserCache) Forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	if id == "" {
 		c.m = nil
 		return

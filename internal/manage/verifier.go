@@ -3,10 +3,12 @@ package manage
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/guard"
+	"github.com/gatehouse/gatehouse/internal/flight"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -38,8 +40,10 @@ type Verifier struct {
 	// ClientIP, when set, tells the usage recorder the caller's address.
 	ClientIP func(context.Context) string
 
-	mu    sync.RWMutex
-	cache map[string]*cachedKey
+	mu     sync.RWMutex
+	cache  map[string]*cachedKey
+	gen    uint64 // bumped by Forget, so a read racing it is not cached
+	flight flight.Group[*cachedKey]
 }
 
 type cachedKey struct {
@@ -113,6 +117,7 @@ func (v *Verifier) VerifyAPIKey(ctx context.Context, value string) (*guard.Princ
 func (v *Verifier) Forget(id, userID string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.gen++
 	if id == "" && userID == "" {
 		v.cache = nil
 		return
@@ -134,11 +139,32 @@ func (v *Verifier) lookup(ctx context.Context, id string, now time.Time) (*cache
 	}
 	v.mu.RLock()
 	c := v.cache[id]
+	gen := v.gen
 	v.mu.RUnlock()
 	if c != nil && now.Sub(c.fetched) < ttl && now.Sub(c.fetched) >= 0 {
 		return c, nil
 	}
-	c = &cachedKey{fetched: now}
+	// One read per key at a time (see package flight).
+	c, err := v.flight.Do(ctx, strconv.FormatUint(gen, 10)+"\x00"+id, func(ctx context.Context) (*cachedKey, error) {
+		return v.fetch(ctx, id, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if v.gen == gen {
+		if v.cache == nil || len(v.cache) >= maxCachedKeys {
+			v.cache = make(map[string]*cachedKey)
+		}
+		v.cache[id] = c
+	}
+	v.mu.Unlock()
+	return c, nil
+}
+
+// fetch reads key id and its owner from the store.
+func (v *Verifier) fetch(ctx context.Context, id string, now time.Time) (*cachedKey, error) {
+	c := &cachedKey{fetched: now}
 	k, err := v.Store.GetAPIKey(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -157,11 +183,5 @@ func (v *Verifier) lookup(ctx context.Context, id string, now time.Time) (*cache
 			c.user = u
 		}
 	}
-	v.mu.Lock()
-	if v.cache == nil || len(v.cache) >= maxCachedKeys {
-		v.cache = make(map[string]*cachedKey)
-	}
-	v.cache[id] = c
-	v.mu.Unlock()
 	return c, nil
 }

@@ -12,9 +12,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/flight"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -37,9 +39,10 @@ type Authenticator struct {
 	TTL   time.Duration
 	Now   func() time.Time
 
-	mu    sync.RWMutex
-	cache map[string]entry
-	gen   uint64 // bumped by Forget, so a lookup racing it is not cached
+	mu     sync.RWMutex
+	cache  map[string]entry
+	gen    uint64 // bumped by Forget, so a lookup racing it is not cached
+	flight flight.Group[store.Client]
 }
 
 type entry struct {
@@ -74,7 +77,13 @@ func (a *Authenticator) Client(ctx context.Context, id string) (store.Client, er
 		if ok && now.Sub(e.fetched) < ttl && !now.Before(e.fetched) {
 			return e.c, nil
 		}
-		c, err := a.Store.GetClient(ctx, id)
+		// One read per client at a time: when the entry expires under
+		// load, the requests that miss together share it. The generation
+		// in the key keeps a read started before a Forget from answering
+		// requests that come after it.
+		c, err := a.flight.Do(ctx, strconv.FormatUint(gen, 10)+"\x00"+id, func(ctx context.Context) (store.Client, error) {
+			return a.Store.GetClient(ctx, id)
+		})
 		if err != nil {
 			return store.Client{}, err
 		}

@@ -3,8 +3,10 @@ package clientauth
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -114,4 +116,53 @@ func TestCache(t *testing.T) {
 	if st.reads.Load()-before != 2 {
 		t.Errorf("TTL -1 cached")
 	}
+}
+
+// gatedStore reads at once but holds every answer until gate is closed,
+// like a slow database.
+type gatedStore struct {
+	countingStore
+	gate chan struct{}
+}
+
+func (s *gatedStore) GetClient(ctx context.Context, id string) (store.Client, error) {
+	c, err := s.countingStore.GetClient(ctx, id)
+	<-s.gate
+	return c, err
+}
+
+// TestExpiryUnderLoadReadsOnce: requests that miss the cache together (the
+// entry has just expired on a busy server) share one store read, and a
+// Forget while that read runs makes the next request read again.
+func TestExpiryUnderLoadReadsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &gatedStore{countingStore: countingStore{clients: map[string]store.Client{"c": {ID: "c", Name: "one"}}}, gate: make(chan struct{})}
+		a := &Authenticator{Store: st}
+		const n = 32
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				if c, err := a.Client(t.Context(), "c"); err != nil || c.Name != "one" {
+					t.Errorf("Client = %+v, %v", c, err)
+				}
+			})
+		}
+		synctest.Wait()
+		a.Forget("c") // the client changes while the read runs
+		st.clients["c"] = store.Client{ID: "c", Name: "two"}
+		after := make(chan string, 1)
+		go func() {
+			c, _ := a.Client(t.Context(), "c")
+			after <- c.Name
+		}()
+		synctest.Wait()
+		close(st.gate)
+		wg.Wait()
+		if got := <-after; got != "two" {
+			t.Errorf("a request after Forget got %q from the read started before it, want two", got)
+		}
+		if r := st.reads.Load(); r != 2 {
+			t.Errorf("%d store reads, want 2 (one shared by %d requests, one after Forget)", r, n)
+		}
+	})
 }
