@@ -11,24 +11,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlstoretest"
 )
 
-// envTestPostgres names a PostgreSQL server the tests may create and drop
-// databases on, as elsewhere in the repository.
-const envTestPostgres = "GATEHOUSE_TEST_POSTGRES_URL"
-
-// postgresAdminURL returns the admin URL of the test PostgreSQL server.
-// Without one it skips the test, or fails it when CI is set.
+// postgresAdminURL returns the admin URL of the test PostgreSQL server
+// (GATEHOUSE_TEST_POSTGRES_URL). Without one it skips the test, or fails
+// it when CI is set.
 func postgresAdminURL(t *testing.T) string {
 	t.Helper()
-	admin := os.Getenv(envTestPostgres)
-	if admin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set, and CI is: PostgreSQL tests must run in CI", envTestPostgres)
-		}
-		t.Skipf("%s is not set; skipping PostgreSQL tests", envTestPostgres)
-	}
-	return admin
+	return sqlstoretest.PostgresServerURL(t)
 }
 
 func TestDatabaseURL(t *testing.T) {
@@ -114,7 +106,7 @@ func mustDatabaseExists(t *testing.T, admin, name string) bool {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", envTestPostgres, err)
+		t.Fatalf("connect to %s: %v", sqlstoretest.EnvPostgresURL, err)
 	}
 	defer conn.Close(ctx)
 	var exists bool

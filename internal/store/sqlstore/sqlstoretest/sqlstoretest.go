@@ -109,11 +109,11 @@ func NewSQLite(t testing.TB) *sqlstore.DB {
 	return mustOpen(t, SQLiteURL(t), true)
 }
 
-// PostgresURL returns the URL of a new, empty (unmigrated) schema in the
-// scratch database, dropped when the test ends unless [Main] will drop the
-// whole database. Without GATEHOUSE_TEST_POSTGRES_URL it skips the test (or
-// fails it when CI is set).
-func PostgresURL(t testing.TB) string {
+// PostgresServerURL returns GATEHOUSE_TEST_POSTGRES_URL, the test
+// PostgreSQL server, for tests that create databases of their own. Without
+// it it skips the test, or fails it when CI is set: in CI the PostgreSQL
+// tests must run.
+func PostgresServerURL(t testing.TB) string {
 	t.Helper()
 	root := os.Getenv(EnvPostgresURL)
 	if root == "" {
@@ -122,6 +122,16 @@ func PostgresURL(t testing.TB) string {
 		}
 		t.Skipf("%s is not set; skipping PostgreSQL tests", EnvPostgresURL)
 	}
+	return root
+}
+
+// PostgresURL returns the URL of a new, empty (unmigrated) schema in the
+// scratch database, dropped when the test ends unless [Main] will drop the
+// whole database. Without GATEHOUSE_TEST_POSTGRES_URL it skips the test (or
+// fails it when CI is set).
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	root := PostgresServerURL(t)
 	if err := scratch.init(root); err != nil {
 		t.Fatalf("sqlstoretest: %v", err)
 	}
