@@ -380,6 +380,7 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 		RefreshKey: s.derivedKey("refresh-successor"), PasswordGrant: !s.cfg.DisablePasswordGrant,
 		MaxBody: s.cfg.MaxBody, Now: s.cfg.Now, ActorFrom: s.actor,
 		Throttle: s.loginThrottle(), Limit: s.limitClient, Observe: s.observeToken,
+		LastCutoff: s.revoked.LastCutoff,
 	}
 	s.configureToken(th)
 	th.Mount(inner)

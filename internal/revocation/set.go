@@ -141,6 +141,30 @@ func (s *Set) revokedSince(kind int, id string, iat int64, now time.Time) bool {
 	return false
 }
 
+// LastCutoff returns the latest second (Unix) in which the tokens of user
+// subject or of client clientID were revoked "issued at or before", among
+// the revocations still in force, and whether there is one. An issuer uses
+// it to avoid minting a token that the check above refuses at once: a
+// token issued in that second would be (see [Set.Revoked]).
+func (s *Set) LastCutoff(subject, clientID string) (int64, bool) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var last int64
+	found := false
+	for kind, id := range [numSinceKinds]string{sinceUser: subject, sinceClient: clientID} {
+		if id == "" {
+			continue
+		}
+		for _, sp := range s.since[kind][id] {
+			if live(sp.exp, now) && (!found || sp.at > last) {
+				last, found = sp.at, true
+			}
+		}
+	}
+	return last, found
+}
+
 // Apply adds one feed entry. It is idempotent, so entries may be applied
 // more than once and in any order. An entry with an empty Value, an
 // unknown Kind or that has already expired changes nothing (beyond the

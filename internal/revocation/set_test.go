@@ -474,3 +474,39 @@ func TestNewSetUsesClock(t *testing.T) {
 		t.Error("Revoked = true after expiry on the injected clock")
 	}
 }
+
+// TestSetLastCutoff: the latest "issued at or before" second in force for a
+// user or a client, which an issuer must not mint a token in.
+func TestSetLastCutoff(t *testing.T) {
+	t0 := time.Date(2030, 5, 6, 12, 0, 0, 400_000_000, time.UTC)
+	clk := newClock(t0)
+	s := newTestSet(clk)
+	if _, ok := s.LastCutoff("u1", "c1"); ok {
+		t.Fatal("LastCutoff on an empty set reports a cutoff")
+	}
+	s.Apply(store.Revocation{Kind: store.RevokeUser, Value: "u1", At: t0, ExpiresAt: t0.Add(time.Hour)})
+	s.Apply(store.Revocation{Kind: store.RevokeUser, Value: "u1", At: t0.Add(-time.Minute), ExpiresAt: t0.Add(time.Hour)})
+	s.Apply(store.Revocation{Kind: store.RevokeClient, Value: "c1", At: t0.Add(3 * time.Second), ExpiresAt: t0.Add(2 * time.Second)})
+	s.Apply(store.Revocation{Kind: store.RevokeClient, Value: "c2", At: t0.Add(2 * time.Second), ExpiresAt: t0.Add(time.Hour)})
+	tests := []struct {
+		name, user, client string
+		want               int64
+		ok                 bool
+	}{
+		{"the user's latest", "u1", "", t0.Unix(), true},
+		{"user or client, whichever is later", "u1", "c2", t0.Add(2 * time.Second).Unix(), true},
+		{"client only", "", "c2", t0.Add(2 * time.Second).Unix(), true},
+		{"an expired entry does not count", "", "c1", 0, false},
+		{"an unrelated user", "u2", "", 0, false},
+		{"ids are not shared between kinds", "c2", "u1", 0, false},
+	}
+	clk.Advance(2100 * time.Millisecond) // c1 expired at t0+2s
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := s.LastCutoff(tc.user, tc.client)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("LastCutoff(%q, %q) = %d, %v; want %d, %v", tc.user, tc.client, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}

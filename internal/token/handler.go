@@ -95,6 +95,10 @@ type Handler struct {
 	// Issued, when set, receives successful client_credentials issuances
 	// for aggregated audit events instead of one write per token.
 	Issued *IssueAggregator
+	// LastCutoff, when set, tells the latest second in which the tokens of
+	// a user or client were revoked (revocation.Set.LastCutoff); a token
+	// for them is then not minted within that second (see issueTime).
+	LastCutoff func(subject, clientID string) (int64, bool)
 
 	grants map[oauth.GrantType]Grant
 }

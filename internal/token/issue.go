@@ -33,7 +33,10 @@ type grantInfo struct {
 // issue mints the access token and, as requested, a refresh token and an
 // ID token.
 func (h *Handler) issue(ctx context.Context, g grantInfo) (*Response, error) {
-	now := h.now()
+	now, err := h.issueTime(ctx, g.UserID, g.Client.ID)
+	if err != nil {
+		return nil, err
+	}
 	jti := store.NewID()
 	if g.FamilyID != "" {
 		jti = g.FamilyID + "." + jti
@@ -110,4 +113,51 @@ func narrow(requested, allowed []string) ([]string, error) {
 		return nil, oerr
 	}
 	return s, nil
+}
+
+// maxIssueWait bounds how long issueTime waits. A revocation is at most a
+// second old when it matters; a later cutoff means clocks disagree between
+// replicas, and then the token is minted at once, as it would be without
+// the check.
+const maxIssueWait = time.Second
+
+// issueTime returns the time a new token for user userID ("" for client
+// credentials) and client clientID is issued at: now, unless their tokens
+// were revoked "issued at or before" within this very second — a logout
+// everywhere, a password reset, a disabled client. A JWT's iat has whole
+// seconds, so a token minted in that second would be refused at once
+// (revocation.Set.Revoked); the user who logs in again right after a
+// password reset would see a 401. issueTime waits for the next second
+// instead (under a second, once, right after such a revocation) and
+// returns a time in it.
+func (h *Handler) issueTime(ctx context.Context, userID, clientID string) (time.Time, error) {
+	now := h.now()
+	if h.LastCutoff == nil {
+		return now, nil
+	}
+	cut, ok := h.LastCutoff(userID, clientID)
+	if !ok || cut < now.Unix() {
+		return now, nil
+	}
+	next := time.Unix(cut+1, 0)
+	wait := next.Sub(now)
+	if wait > maxIssueWait {
+		return now, nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+	// With a test clock that did not move, still stamp the next second.
+	return maxTime(h.now(), next), nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
