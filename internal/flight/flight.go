@@ -13,6 +13,7 @@ package flight
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -53,4 +54,10 @@ func (g *Group[T]) Do(ctx context.Context, key string, fetch func(context.Contex
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
+}
+
+// Key is the key of id's lookup in a cache whose Forget bumps gen: a lookup
+// started before a Forget does not answer the callers that come after it.
+func Key(gen uint64, id string) string {
+	return strconv.FormatUint(gen, 10) + "\x00" + id
 }

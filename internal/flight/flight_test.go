@@ -107,3 +107,9 @@ func TestErrorsAreShared(t *testing.T) {
 		t.Errorf("Do = %v, want the fetch's error", err)
 	}
 }
+
+func TestKeySeparatesGenerations(t *testing.T) {
+	if Key(1, "a") == Key(2, "a") || Key(1, "a") == Key(1, "b") || Key(1, "1a") == Key(11, "a") {
+		t.Error("Key collides across generations or ids")
+	}
+}

@@ -2,7 +2,6 @@ package manage
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
@@ -47,7 +46,7 @@ func (c *UserCache) Get(ctx context.Context, id string) (store.User, bool, error
 		return e.user, e.ok, nil
 	}
 	// One read per user at a time (see package flight).
-	e, err := c.flight.Do(ctx, strconv.FormatUint(gen, 10)+"\x00"+id, func(ctx context.Context) (cachedUser, error) {
+	e, err := c.flight.Do(ctx, flight.Key(gen, id), func(ctx context.Context) (cachedUser, error) {
 		u, err := c.Store.GetUser(ctx, id)
 		if err != nil && err != store.ErrNotFound {
 			return cachedUser{}, err

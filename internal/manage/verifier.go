@@ -3,7 +3,6 @@ package manage
 import (
 	"context"
 	"errors"
-	"strconv"
 	"sync"
 	"time"
 
@@ -145,7 +144,7 @@ func (v *Verifier) lookup(ctx context.Context, id string, now time.Time) (*cache
 		return c, nil
 	}
 	// One read per key at a time (see package flight).
-	c, err := v.flight.Do(ctx, strconv.FormatUint(gen, 10)+"\x00"+id, func(ctx context.Context) (*cachedKey, error) {
+	c, err := v.flight.Do(ctx, flight.Key(gen, id), func(ctx context.Context) (*cachedKey, error) {
 		return v.fetch(ctx, id, now)
 	})
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -81,7 +80,7 @@ func (a *Authenticator) Client(ctx context.Context, id string) (store.Client, er
 		// load, the requests that miss together share it. The generation
 		// in the key keeps a read started before a Forget from answering
 		// requests that come after it.
-		c, err := a.flight.Do(ctx, strconv.FormatUint(gen, 10)+"\x00"+id, func(ctx context.Context) (store.Client, error) {
+		c, err := a.flight.Do(ctx, flight.Key(gen, id), func(ctx context.Context) (store.Client, error) {
 			return a.Store.GetClient(ctx, id)
 		})
 		if err != nil {
