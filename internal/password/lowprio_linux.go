@@ -3,6 +3,8 @@ package password
 import (
 	"runtime"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // lowPriorityNice is the nice value of the threads that hash passwords:
@@ -27,8 +29,14 @@ func runLowPriority(f func()) {
 	go func() {
 		runtime.LockOSThread()
 		defer func() { done <- recover() }()
+		tid := syscall.Gettid()
 		// PRIO_PROCESS with a thread id changes only that thread on Linux.
-		_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), lowPriorityNice)
+		_ = syscall.Setpriority(syscall.PRIO_PROCESS, tid, lowPriorityNice)
+		// SCHED_IDLE (allowed without privileges since Linux 2.6.39):
+		// a request thread that wakes up preempts the hash at once,
+		// where nice 19 alone may still let it finish its time slice
+		// (a millisecond or more) first.
+		_ = unix.SchedSetAttr(tid, &unix.SchedAttr{Policy: unix.SCHED_IDLE, Nice: lowPriorityNice}, 0)
 		f()
 	}()
 	if p := <-done; p != nil {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // threadNice returns the nice value of the calling thread.
@@ -24,8 +26,19 @@ func threadNice(t *testing.T) int {
 	return 20 - p
 }
 
+// threadPolicy returns the scheduling policy of the calling thread.
+func threadPolicy(t *testing.T) uint32 {
+	t.Helper()
+	a, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		t.Fatalf("sched_getattr: %v", err)
+	}
+	return a.Policy
+}
+
 // niceThreads returns the ids of this process's threads whose nice value
-// is not 0, read from /proc/self/task/*/stat (field 19), leaving out the
+// is not 0 or whose scheduling policy is not SCHED_OTHER, read from
+// /proc/self/task/*/stat (fields 19 and 41), leaving out the
 // main thread: when a goroutine locked to the main thread exits, the Go
 // runtime cannot end that thread and parks it for good instead (it throws
 // "locked m0 woke up" if it ever runs again), so a lowered main thread runs
@@ -49,8 +62,8 @@ func niceThreads(t *testing.T) []string {
 		// The command name (field 2) is in parentheses and may hold spaces.
 		rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
 		fields := strings.Fields(rest) // fields[0] is field 3 (state)
-		if nice, err := strconv.Atoi(fields[16]); err != nil || nice != 0 {
-			out = append(out, filepath.Base(filepath.Dir(path))+" nice "+fields[16])
+		if nice, err := strconv.Atoi(fields[16]); err != nil || nice != 0 || fields[38] != "0" {
+			out = append(out, filepath.Base(filepath.Dir(path))+" nice "+fields[16]+" policy "+fields[38])
 		}
 	}
 	return out
@@ -60,11 +73,15 @@ func TestHashingRunsAtLowestPriorityAndLeavesNoLoweredThread(t *testing.T) {
 	if threadNice(t) != 0 {
 		t.Skip("the test runs niced already; cannot tell the hasher's threads apart")
 	}
-	var seen []int
+	type sched struct {
+		nice   int
+		policy uint32
+	}
+	var seen []sched
 	h := New(Config{Params: TestParams()})
 	inner := h.idKey
 	h.idKey = func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-		seen = append(seen, threadNice(t)) // slots: one hash at a time here
+		seen = append(seen, sched{threadNice(t), threadPolicy(t)}) // slots: one hash at a time here
 		return inner(password, salt, time, memory, threads, keyLen)
 	}
 	ctx := context.Background()
@@ -81,9 +98,9 @@ func TestHashingRunsAtLowestPriorityAndLeavesNoLoweredThread(t *testing.T) {
 	if len(seen) != 3 {
 		t.Fatalf("hashed %d times, want 3", len(seen))
 	}
-	for i, nice := range seen {
-		if nice != lowPriorityNice {
-			t.Errorf("hash %d ran at nice %d, want %d", i, nice, lowPriorityNice)
+	for i, got := range seen {
+		if got.nice != lowPriorityNice || got.policy != unix.SCHED_IDLE {
+			t.Errorf("hash %d ran at nice %d, policy %d, want nice %d, SCHED_IDLE (%d)", i, got.nice, got.policy, lowPriorityNice, unix.SCHED_IDLE)
 		}
 	}
 
@@ -91,8 +108,8 @@ func TestHashingRunsAtLowestPriorityAndLeavesNoLoweredThread(t *testing.T) {
 	// ends with its hash rather than going back to the runtime's pool,
 	// where it would serve requests at the lowest priority.
 	runtime.LockOSThread()
-	if n := threadNice(t); n != 0 {
-		t.Errorf("the caller's thread is at nice %d after hashing, want 0", n)
+	if n, p := threadNice(t), threadPolicy(t); n != 0 || p != unix.SCHED_NORMAL {
+		t.Errorf("the caller's thread is at nice %d, policy %d after hashing, want 0, SCHED_NORMAL", n, p)
 	}
 	runtime.UnlockOSThread()
 	deadline := time.Now().Add(5 * time.Second)
