@@ -109,6 +109,15 @@ type Config struct {
 	// once; 0 means half the CPUs (at least one), so that a login flood
 	// leaves CPU for token and API-key checks.
 	PasswordHashConcurrency int
+	// PasswordWorker, when set, is the path of a program that hashes
+	// passwords in a child process of the server: a program whose main
+	// calls [RunPasswordWorkerIfChild] first, usually the running program
+	// itself (os.Executable). Hashing then costs the process that answers
+	// requests no memory, page faults or garbage collection, so a login
+	// flood barely moves the latency of token and API-key checks. Empty
+	// means hashing in this process. The `gatehouse serve` binary sets it
+	// to itself unless --password-worker=false.
+	PasswordWorker string
 
 	// MetricsAllow lists the CIDRs (or bare addresses) of the clients that
 	// may scrape GET /metrics; others get 403. The client address is the one

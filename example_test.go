@@ -88,3 +88,25 @@ func ExampleNew() {
 	fmt.Println(res.StatusCode)
 	// Output: 200
 }
+
+// Hash passwords in a child process, as `gatehouse serve` does: the program
+// names itself as the worker and, started as one, hashes instead of serving.
+// (Not run as a test: it would start a server.)
+func ExampleRunPasswordWorkerIfChild() {
+	// First thing in main.
+	gatehouse.RunPasswordWorkerIfChild()
+
+	exe, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := gatehouse.New(context.Background(), gatehouse.Config{
+		DatabaseURL:    "sqlite:app.db",
+		PasswordWorker: exe,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", srv))
+}

@@ -42,6 +42,7 @@ type Server struct {
 	db       *sqlstore.DB
 	keys     *signing.Keys
 	hasher   *password.Hasher
+	pwWorker *password.Worker // nil when passwords hash in this process
 	manager  *manage.Manager
 	guard    *guard.Guard
 	revoked  *revocation.Set
@@ -76,10 +77,54 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	if cfg.PasswordWorker != "" {
+		s.startPasswordWorker()
+	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.start(bg)
 	return s, nil
+}
+
+// newHasher returns the password hasher of s's configuration, hashing in
+// worker when it is not nil.
+func (s *Server) newHasher(worker *password.Worker) *password.Hasher {
+	params := password.DefaultParams()
+	if s.cfg.InsecureFastPasswordHashing {
+		params = password.TestParams()
+	}
+	return password.New(password.Config{
+		Params: params, MaxConcurrent: s.cfg.PasswordHashConcurrency, OnWait: s.observeHashWait, Worker: worker,
+	})
+}
+
+// RunPasswordWorkerIfChild turns the process into gatehouse's password
+// hashing worker when a Server started it as one (see
+// Config.PasswordWorker): it then hashes for its parent until the parent
+// goes away, and exits. Otherwise it returns at once. Call it first in main:
+//
+//	func main() {
+//		gatehouse.RunPasswordWorkerIfChild()
+//		exe, _ := os.Executable()
+//		srv, err := gatehouse.New(ctx, gatehouse.Config{PasswordWorker: exe})
+//		...
+//	}
+func RunPasswordWorkerIfChild() { password.RunWorkerIfChild() }
+
+// startPasswordWorker moves password hashing into a child process running
+// Config.PasswordWorker. A serving server only: tools that Open the store
+// hash a password or two and need no process for it. If the worker does
+// not start, hashing stays in this process and the error is logged.
+func (s *Server) startPasswordWorker() {
+	w, err := password.StartWorker(password.WorkerConfig{Path: s.cfg.PasswordWorker, Logger: s.log})
+	if err != nil {
+		s.log.Error("password worker did not start; hashing passwords in the server process", "err", err)
+		return
+	}
+	s.log.Info("password worker started", "pid", w.PID())
+	s.pwWorker = w
+	s.hasher = s.newHasher(w)
+	s.manager.Hasher = s.hasher
 }
 
 // Open opens the store, applies pending migrations and wires every
@@ -170,11 +215,7 @@ func (s *Server) open(ctx context.Context) error {
 // build wires every component; it starts nothing.
 func (s *Server) build(ctx context.Context) error {
 	cfg := s.cfg
-	params := password.DefaultParams()
-	if cfg.InsecureFastPasswordHashing {
-		params = password.TestParams()
-	}
-	s.hasher = password.New(password.Config{Params: params, OnWait: s.observeHashWait})
+	s.hasher = s.newHasher(nil)
 	keys, err := signing.New(signing.Config{
 		Store: s.db, Secret: cfg.Secret, Algorithm: cfg.SigningAlg, HMACSecret: cfg.JWTSecret,
 		MaxTokenTTL: cfg.AccessTokenTTL + cfg.ClockSkew, Now: cfg.Now, Logger: s.log,
@@ -272,6 +313,9 @@ func (s *Server) Close() error {
 			s.cancel()
 		}
 		s.wg.Wait()
+		if s.pwWorker != nil {
+			_ = s.pwWorker.Close()
+		}
 		err = s.db.Close()
 	})
 	return err

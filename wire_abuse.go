@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpmw"
 	"github.com/gatehouse/gatehouse/internal/manage"
 	"github.com/gatehouse/gatehouse/internal/oauth"
-	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -142,12 +141,6 @@ func (s *Server) buildAbuse(ctx context.Context) error {
 		}),
 	}
 
-	if cfg.PasswordHashConcurrency > 0 {
-		s.hasher = password.New(password.Config{
-			Params: s.hasher.Params(), MaxConcurrent: cfg.PasswordHashConcurrency, OnWait: s.observeHashWait,
-		})
-		s.manager.Hasher = s.hasher
-	}
 	// Drop a changed key's cached limit at once on this node.
 	if prev := s.manager.Invalidate; prev != nil {
 		s.manager.Invalidate = func(keyID, userID string) {

@@ -102,6 +102,18 @@ var settings = []setting{
 	durationSetting("audit-retention", "", "delete audit events older than this, e.g. 365d (default: keep forever)", func(c *gatehouse.Config) *time.Duration { return &c.AuditRetention }),
 	{flag: "password-hash-concurrency", usage: "password hashes run at once (default: half the CPUs)",
 		apply: func(c *gatehouse.Config, v string) error { return positiveInt(v, &c.PasswordHashConcurrency) }},
+	{flag: "password-worker", def: "true", usage: "hash passwords in a child process, so a login flood does not slow other requests",
+		apply: func(c *gatehouse.Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			c.PasswordWorker = ""
+			if b {
+				c.PasswordWorker = selfExe // empty in tests: hash in process
+			}
+			return nil
+		}},
 	{flag: "trusted-proxies", usage: "comma-separated CIDRs whose X-Forwarded-For is believed",
 		apply: func(c *gatehouse.Config, v string) error {
 			c.TrustedProxies = nil

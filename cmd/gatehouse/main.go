@@ -16,9 +16,20 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gatehouse/gatehouse"
 )
 
+// selfExe is the path of this binary, which serve runs again as its
+// password-hashing worker. main sets it; tests leave it empty, so the
+// servers they start hash in process.
+var selfExe string
+
 func main() {
+	gatehouse.RunPasswordWorkerIfChild()
+	if exe, err := os.Executable(); err == nil {
+		selfExe = exe
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()

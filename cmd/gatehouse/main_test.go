@@ -239,3 +239,39 @@ func TestTuneGCKeepsTheEnvironmentsGOGC(t *testing.T) {
 		t.Errorf("tuneGC without GOGC = %q (GC percent %d), want %d", got, gcPercent(), defaultGCPercent)
 	}
 }
+
+// TestPasswordWorkerSetting: serve names this binary as its password
+// worker unless --password-worker=false (or the variable) says otherwise.
+func TestPasswordWorkerSetting(t *testing.T) {
+	defer func(old string) { selfExe = old }(selfExe)
+	selfExe = "/usr/local/bin/gatehouse"
+	for _, c := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", nil, "/usr/local/bin/gatehouse"},
+		{"false", nil, ""},
+		{"", []string{"--password-worker=false"}, ""},
+		{"false", []string{"--password-worker=true"}, "/usr/local/bin/gatehouse"},
+	} {
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string {
+			if k == "GATEHOUSE_PASSWORD_WORKER" {
+				return c.env
+			}
+			return ""
+		}}
+		root := newRootCommand(e)
+		serve, _, _ := root.Find([]string{"serve"})
+		if err := serve.ParseFlags(c.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := e.loadConfig(serve)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.PasswordWorker != c.want {
+			t.Errorf("env %q, flags %v: PasswordWorker = %q, want %q", c.env, c.args, cfg.PasswordWorker, c.want)
+		}
+	}
+}

@@ -16,7 +16,8 @@ import (
 )
 
 // ErrBusy is returned by [Hasher.Hash] and [Hasher.Verify] when every
-// hashing slot is taken and the wait queue is full. Callers should answer
+// hashing slot is taken and the wait queue is full, or (wrapped) when the
+// [Worker] process is down and being restarted. Callers should answer
 // "try again later" (HTTP 503) rather than queue more work.
 var ErrBusy = errors.New("password hashing is busy")
 
@@ -45,6 +46,9 @@ type Config struct {
 	// time the caller waited for it (0 when a slot was free): the data for
 	// a queue-wait histogram. It must be fast and safe for concurrent use.
 	OnWait func(wait time.Duration)
+	// Worker, if set, computes every hash in its child process instead of
+	// in this one (see [Worker]). The Hasher does not close it.
+	Worker *Worker
 }
 
 // Hasher hashes and verifies passwords with bounded concurrency. Make one
@@ -55,6 +59,7 @@ type Hasher struct {
 	maxQueue int64
 	waiting  atomic.Int64
 	onWait   func(time.Duration)
+	worker   *Worker
 
 	// dummySalt and dummyKey make the fixed hash that unknown users and
 	// malformed stored hashes are checked against, so that they cost the
@@ -89,6 +94,7 @@ func New(cfg Config) *Hasher {
 		slots:     make(chan struct{}, n),
 		maxQueue:  int64(q),
 		onWait:    cfg.OnWait,
+		worker:    cfg.Worker,
 		dummySalt: make([]byte, p.SaltLen),
 		dummyKey:  make([]byte, p.KeyLen),
 		idKey:     argon2.IDKey,
@@ -136,10 +142,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	defer h.release()
 	salt := make([]byte, h.params.SaltLen)
 	_, _ = rand.Read(salt) // never fails since Go 1.24
-	var key []byte
-	runLowPriority(func() {
-		key = h.idKey([]byte(password), salt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
-	})
+	key, err := h.argon2id([]byte(password), salt, h.params)
+	if err != nil {
+		return "", err
+	}
 	return encodePHC(h.params, salt, key), nil
 }
 
@@ -173,7 +179,6 @@ func (h *Hasher) VerifyLookup(ctx context.Context, lookup func() (encoded string
 	if lerr != nil {
 		return false, false, lerr
 	}
-	var check func() (bool, bool)
 	switch {
 	case encoded == "":
 	case strings.HasPrefix(encoded, "$argon2id$"):
@@ -182,29 +187,49 @@ func (h *Hasher) VerifyLookup(ctx context.Context, lookup func() (encoded string
 			err = perr
 			break
 		}
-		check = func() (bool, bool) {
-			got := h.idKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen)
-			ok := subtle.ConstantTimeCompare(got, key) == 1
-			return ok, ok && p.weakerThan(h.params)
+		got, herr := h.argon2id([]byte(password), salt, p)
+		if herr != nil {
+			return false, false, herr
 		}
+		ok := subtle.ConstantTimeCompare(got, key) == 1
+		return ok, ok && p.weakerThan(h.params), nil
 	case isBcrypt(encoded):
-		check = func() (bool, bool) {
-			// CompareHashAndPassword compares in constant time. Like
-			// passlib and libxcrypt, bcrypt ignores bytes after the 72nd.
-			ok := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)) == nil
-			return ok, ok
+		// CompareHashAndPassword compares in constant time. Like passlib
+		// and libxcrypt, bcrypt ignores bytes after the 72nd.
+		ok, herr := h.bcryptCompare([]byte(encoded), []byte(password))
+		if herr != nil {
+			return false, false, herr
 		}
+		return ok, ok, nil
 	default:
 		err = fmt.Errorf("%w: unknown hash format", ErrMalformedHash)
 	}
-	if check == nil {
-		runLowPriority(func() {
-			h.idKey([]byte(password), h.dummySalt, h.params.Iterations, h.params.Memory, h.params.Parallelism, h.params.KeyLen)
-		})
-		return false, false, err
+	// An unknown user or a malformed hash: the dummy hash, for the time.
+	if _, herr := h.argon2id([]byte(password), h.dummySalt, h.params); herr != nil {
+		return false, false, herr
 	}
-	runLowPriority(func() { ok, needsRehash = check() })
-	return ok, needsRehash, nil
+	return false, false, err
+}
+
+// argon2id computes an argon2id key with p's cost, in the worker process
+// if there is one, else on a low-priority thread of this one.
+func (h *Hasher) argon2id(password, salt []byte, p Params) ([]byte, error) {
+	if h.worker != nil {
+		return h.worker.idKey(password, salt, p)
+	}
+	var key []byte
+	runLowPriority(func() { key = h.idKey(password, salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLen) })
+	return key, nil
+}
+
+// bcryptCompare is bcrypt.CompareHashAndPassword == nil, placed like argon2id.
+func (h *Hasher) bcryptCompare(hash, password []byte) (bool, error) {
+	if h.worker != nil {
+		return h.worker.bcryptCompare(hash, password)
+	}
+	var ok bool
+	runLowPriority(func() { ok = bcrypt.CompareHashAndPassword(hash, password) == nil })
+	return ok, nil
 }
 
 // isBcrypt reports whether s is a well-formed bcrypt hash with an accepted
