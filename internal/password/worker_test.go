@@ -1,3 +1,5 @@
+//go:build unix
+
 package password
 
 import (
@@ -364,4 +366,30 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("accepted unknown operation %d", r.op)
 		}
 	})
+}
+
+// BenchmarkWorkerOverhead: the cost of a hash in the worker process over
+// the same hash in this one, with parameters so cheap that the round trip
+// is most of it.
+func BenchmarkWorkerOverhead(b *testing.B) {
+	w, err := StartWorker(WorkerConfig{Path: os.Args[0]})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	for _, c := range []struct {
+		name string
+		h    *Hasher
+	}{
+		{"inline", New(Config{Params: TestParams()})},
+		{"worker", New(Config{Params: TestParams(), Worker: w})},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.h.Hash(context.Background(), "benchmark"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
