@@ -52,7 +52,9 @@ type Response struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
-	Scope        string `json:"scope"`
+	// Scope is left out when nothing was granted (RFC 6749 §5.1 makes it
+	// optional), rather than sent as "".
+	Scope string `json:"scope,omitempty"`
 
 	// subject and jti are for the audit event only.
 	subject string `json:"-"`

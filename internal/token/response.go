@@ -51,7 +51,9 @@ func appendResponse(dst []byte, resp *Response) []byte {
 		dst = append(dst, `,"id_token":`...)
 		dst = jsonenc.AppendString(dst, resp.IDToken)
 	}
-	dst = append(dst, `,"scope":`...)
-	dst = jsonenc.AppendString(dst, resp.Scope)
+	if resp.Scope != "" {
+		dst = append(dst, `,"scope":`...)
+		dst = jsonenc.AppendString(dst, resp.Scope)
+	}
 	return append(dst, '}')
 }

@@ -105,3 +105,15 @@ func BenchmarkWriteJSONResponse(b *testing.B) {
 		_ = oauth.WriteJSON(&discardWriter{h: http.Header{"X-Request-Id": {"x"}}}, http.StatusOK, resp)
 	}
 }
+
+// TestResponseOmitsEmptyScope: a token granted no scope has no "scope"
+// member (RFC 6749 §5.1), rather than "scope":"".
+func TestResponseOmitsEmptyScope(t *testing.T) {
+	for scope, want := range map[string]bool{"": false, "read": true} {
+		rec := httptest.NewRecorder()
+		writeResponse(rec, &Response{AccessToken: "a", TokenType: "Bearer", ExpiresIn: 60, Scope: scope})
+		if got := strings.Contains(rec.Body.String(), `"scope"`); got != want {
+			t.Errorf("scope %q: body %s, has scope member = %v, want %v", scope, rec.Body, got, want)
+		}
+	}
+}
