@@ -321,19 +321,22 @@ func workerEnv(env []string) []string {
 
 // idKey is argon2.IDKey computed by the worker.
 func (w *Worker) idKey(password, salt []byte, p Params) ([]byte, error) {
-	out, err := w.call(func(b []byte) []byte {
-		b = append(b, opArgon2id)
-		b = binary.LittleEndian.AppendUint32(b, p.Iterations)
-		b = binary.LittleEndian.AppendUint32(b, p.Memory)
-		b = append(b, p.Parallelism)
-		b = binary.LittleEndian.AppendUint32(b, p.KeyLen)
-		b = appendBytes(b, salt)
-		return appendBytes(b, password)
-	})
+	out, err := w.call(func(b []byte) []byte { return appendArgon2idRequest(b, p, salt, password) })
 	if err == nil && uint32(len(out)) != p.KeyLen {
 		err = fmt.Errorf("password worker returned a %d-byte key, want %d", len(out), p.KeyLen)
 	}
 	return out, err
+}
+
+// appendArgon2idRequest appends the body of an argon2id request, after its id.
+func appendArgon2idRequest(b []byte, p Params, salt, password []byte) []byte {
+	b = append(b, opArgon2id)
+	b = binary.LittleEndian.AppendUint32(b, p.Iterations)
+	b = binary.LittleEndian.AppendUint32(b, p.Memory)
+	b = append(b, p.Parallelism)
+	b = binary.LittleEndian.AppendUint32(b, p.KeyLen)
+	b = appendBytes(b, salt)
+	return appendBytes(b, password)
 }
 
 // bcryptCompare is bcrypt.CompareHashAndPassword computed by the worker.

@@ -299,14 +299,7 @@ func TestServeWorkerAnswersMalformedRequests(t *testing.T) {
 }
 
 func argonFrame(id uint64, p Params, salt, pw []byte) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, id)
-	b = append(b, opArgon2id)
-	b = binary.LittleEndian.AppendUint32(b, p.Iterations)
-	b = binary.LittleEndian.AppendUint32(b, p.Memory)
-	b = append(b, p.Parallelism)
-	b = binary.LittleEndian.AppendUint32(b, p.KeyLen)
-	b = appendBytes(b, salt)
-	return appendBytes(b, pw)
+	return appendArgon2idRequest(binary.LittleEndian.AppendUint64(nil, id), p, salt, pw)
 }
 
 type testReader struct {
