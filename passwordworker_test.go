@@ -40,6 +40,39 @@ func TestPasswordWorker(t *testing.T) {
 		t.Error("a password reached the log")
 	}
 
+	if up := mustScrape(t, s, nil).value("gatehouse_password_worker_up"); up != 1 {
+		t.Errorf("gatehouse_password_worker_up = %v, want 1", up)
+	}
+
+	// A worker that dies: down in the metrics, back at the next login
+	// (after the restart delay; a login before it gets 503).
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "worker down in the metrics", func() bool {
+		return mustScrape(t, s, nil).value("gatehouse_password_worker_up") == 0
+	})
+	form := url.Values{"grant_type": {"password"}, "username": {"wendy"}, "password": {"worker-pass-1"}}
+	waitFor(t, "a login after the worker died", func() bool {
+		res, body := doForm(t, s.URL+"/token", form, nil)
+		switch res.StatusCode {
+		case 200:
+			return true
+		case 503:
+			return false
+		}
+		t.Fatalf("login while the worker restarts: %d %s", res.StatusCode, body)
+		return false
+	})
+	if up := mustScrape(t, s, nil).value("gatehouse_password_worker_up"); up != 1 {
+		t.Errorf("gatehouse_password_worker_up after the restart = %v, want 1", up)
+	}
+	m = regexp.MustCompile(`msg="password worker restarted" pid=(\d+)`).FindStringSubmatch(s.Logs.String())
+	if m == nil {
+		t.Fatalf("no worker restart in the log:\n%s", s.Logs.String())
+	}
+	pid, _ = strconv.Atoi(m[1])
+
 	s.HTTP.Close()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -57,6 +90,9 @@ func TestPasswordWorker(t *testing.T) {
 // reported and hashing stays in the server process.
 func TestPasswordWorkerThatDoesNotStart(t *testing.T) {
 	s := newTestServer(t, func(c *gatehouse.Config) { c.PasswordWorker = "/bin/true" })
+	if up := mustScrape(t, s, nil).value("gatehouse_password_worker_up"); up != 0 {
+		t.Errorf("gatehouse_password_worker_up = %v, want 0", up)
+	}
 	if !strings.Contains(s.Logs.String(), "password worker did not start") {
 		t.Errorf("no error logged:\n%s", s.Logs.String())
 	}

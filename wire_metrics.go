@@ -144,6 +144,15 @@ func (s *Server) buildMetrics() {
 			Help: "Password hashes or verifications running now.",
 		}, func() float64 { return float64(s.hasher.InFlight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_password_worker_up",
+			Help: "1 while the password worker process runs; 0 while it is down (it restarts at the next hash) or not used.",
+		}, func() float64 {
+			if s.pwWorker != nil && s.pwWorker.PID() != 0 {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_revocation_entries",
 			Help: "Entries in this replica's in-memory revocation set (revoked tokens, keys, families, clients, users).",
 		}, func() float64 { return float64(s.revoked.Len()) }),
