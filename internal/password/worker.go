@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -62,6 +64,10 @@ func RunWorkerIfChild() {
 	if os.Getenv(WorkerEnv) != workerProtocol {
 		return
 	}
+	// Ctrl-C in a terminal signals the whole process group, and systemd
+	// signals the whole unit: the worker leaves shutting down to its
+	// parent, which closes the pipe once its last login is answered.
+	signal.Ignore(os.Interrupt, syscall.SIGTERM)
 	if err := ServeWorker(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse password worker:", err)
 		os.Exit(1)

@@ -199,6 +199,26 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// TestWorkerOutlivesInterrupt: SIGINT and SIGTERM (Ctrl-C reaches the
+// whole process group) leave the worker running; the parent ends it.
+func TestWorkerOutlivesInterrupt(t *testing.T) {
+	w := startTestWorker(t, nil)
+	h := New(Config{Params: TestParams(), Worker: w})
+	pid := w.PID()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let a signal that would kill it land
+	if _, err := h.Hash(t.Context(), "still here"); err != nil {
+		t.Fatalf("Hash after SIGINT and SIGTERM: %v", err)
+	}
+	if got := w.PID(); got != pid {
+		t.Errorf("worker pid %d, want %d: it died and was restarted", got, pid)
+	}
+}
+
 func TestWorkerCloseStopsTheProcess(t *testing.T) {
 	var logs bytes.Buffer
 	var mu sync.Mutex
