@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -198,9 +199,12 @@ type WorkerConfig struct {
 type Worker struct {
 	cfg WorkerConfig
 
-	mu      sync.Mutex
-	proc    *workerProc // the running child; nil when none
-	started time.Time   // when the last child was started
+	// proc is the running child, nil when none. It is read without mu,
+	// so that hashes and PID do not wait while a new child starts.
+	proc atomic.Pointer[workerProc]
+
+	mu      sync.Mutex // serializes starts and Close
+	started time.Time  // when the last child was started
 	closed  bool
 }
 
@@ -226,8 +230,7 @@ func StartWorker(cfg WorkerConfig) (*Worker, error) {
 func (w *Worker) Close() error {
 	w.mu.Lock()
 	w.closed = true
-	p := w.proc
-	w.proc = nil
+	p := w.proc.Swap(nil)
 	w.mu.Unlock()
 	if p == nil {
 		return nil
@@ -249,22 +252,24 @@ func (w *Worker) Close() error {
 
 // PID returns the process id of the running child, or 0 when none runs.
 func (w *Worker) PID() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.proc == nil || w.proc.dead() {
+	p := w.proc.Load()
+	if p == nil || p.dead() {
 		return 0
 	}
-	return w.proc.cmd.Process.Pid
+	return p.cmd.Process.Pid
 }
 
 func (w *Worker) current() (*workerProc, error) {
+	if p := w.proc.Load(); p != nil && !p.dead() {
+		return p, nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return nil, fmt.Errorf("%w: password worker closed", ErrBusy)
 	}
-	if w.proc != nil && !w.proc.dead() {
-		return w.proc, nil
+	if p := w.proc.Load(); p != nil && !p.dead() {
+		return p, nil // another caller started it meanwhile
 	}
 	if time.Since(w.started) < workerRestartDelay {
 		return nil, fmt.Errorf("%w: password worker restarting", ErrBusy)
@@ -310,7 +315,7 @@ func (w *Worker) startLocked() (*workerProc, error) {
 		<-p.done
 		return nil, fmt.Errorf("start password worker %s: %w", w.cfg.Path, err)
 	}
-	w.proc = p
+	w.proc.Store(p)
 	return p, nil
 }
 
