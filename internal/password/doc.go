@@ -16,6 +16,13 @@
 // for a slot; beyond that it fails fast with [ErrBusy] instead of letting a
 // flood of logins starve every other request.
 //
+// A [Worker] moves the hashing into a child process (the same program,
+// started again, calling [RunWorkerIfChild] first), so that the memory and
+// garbage collection of argon2id stay out of the process answering
+// requests; on Linux every hash also runs on a thread of its own at the
+// lowest priority (SCHED_IDLE, nice 19).
+//
 // The package stands alone so that the cost of hashing is controlled in one
-// place. It imports the standard library and golang.org/x/crypto only.
+// place. It imports the standard library, golang.org/x/crypto and (on Linux)
+// golang.org/x/sys only.
 package password
