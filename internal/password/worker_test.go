@@ -128,8 +128,9 @@ func TestWorkerRestartsAfterItDies(t *testing.T) {
 	var mu sync.Mutex
 	log := slog.New(slog.NewTextHandler(&lockedBuffer{b: &logs, mu: &mu}, nil))
 	w := startTestWorker(t, log)
-	// Costly enough (≈ 0.1-0.5 s) that the kill lands while it runs.
-	slow := New(Config{Params: Params{Memory: 64 << 10, Iterations: 8, Parallelism: 1, SaltLen: 16, KeyLen: 32}, Worker: w})
+	// Costly enough (1 GiB of memory passes: a quarter second or more even
+	// on a fast machine) that the kill lands while it runs.
+	slow := New(Config{Params: Params{Memory: 64 << 10, Iterations: 16, Parallelism: 1, SaltLen: 16, KeyLen: 32}, Worker: w})
 	first := w.PID()
 	if first == 0 {
 		t.Fatal("no worker process running")
@@ -139,7 +140,10 @@ func TestWorkerRestartsAfterItDies(t *testing.T) {
 		_, err := slow.Hash(context.Background(), "in flight")
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	for slow.InFlight() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the request is on its way to the worker
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
