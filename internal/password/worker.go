@@ -47,8 +47,10 @@ const (
 
 	// workerCallTimeout is how long one hash may take in the worker before
 	// the worker is taken for stuck, killed and restarted. A hash takes
-	// tens of milliseconds; only a stopped or wedged process takes this long.
-	workerCallTimeout = 30 * time.Second
+	// tens of milliseconds and the costliest stored hash accepted (bcrypt
+	// cost maxBcryptCost) about a minute; only a stopped or wedged process
+	// takes this long.
+	workerCallTimeout = 3 * time.Minute
 	// workerStartTimeout bounds the wait for a new worker's hello.
 	workerStartTimeout = 10 * time.Second
 	// workerRestartDelay is the least time between two starts, so that a
