@@ -45,12 +45,6 @@ const (
 	// request body (1 MiB by default); the worker refuses more.
 	maxFrame = 64 << 20
 
-	// workerCallTimeout is how long one hash may take in the worker before
-	// the worker is taken for stuck, killed and restarted. A hash takes
-	// tens of milliseconds and the costliest stored hash accepted (bcrypt
-	// cost maxBcryptCost) about a minute; only a stopped or wedged process
-	// takes this long.
-	workerCallTimeout = 3 * time.Minute
 	// workerStartTimeout bounds the wait for a new worker's hello.
 	workerStartTimeout = 10 * time.Second
 	// workerRestartDelay is the least time between two starts, so that a
@@ -58,6 +52,13 @@ const (
 	// asked for in between get ErrBusy.
 	workerRestartDelay = time.Second
 )
+
+// workerCallTimeout is how long one hash may take in the worker before the
+// worker is taken for stuck, killed and restarted. A hash takes tens of
+// milliseconds and the costliest stored hash accepted (bcrypt cost
+// maxBcryptCost) about a minute; only a stopped or wedged process takes
+// this long. A variable for tests.
+var workerCallTimeout = 3 * time.Minute
 
 // RunWorkerIfChild makes the process a hashing worker if [StartWorker]
 // started it: it then serves hashes on standard input and output until the

@@ -203,6 +203,50 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// TestWorkerStuckIsKilled: a worker that does not answer (stopped here)
+// is killed after workerCallTimeout; its hash fails with ErrBusy and the
+// next one gets a new worker.
+func TestWorkerStuckIsKilled(t *testing.T) {
+	defer func(d time.Duration) { workerCallTimeout = d }(workerCallTimeout)
+	workerCallTimeout = 300 * time.Millisecond
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	w := startTestWorker(t, slog.New(slog.NewTextHandler(&lockedBuffer{b: &logs, mu: &mu}, nil)))
+	h := New(Config{Params: TestParams(), Worker: w})
+	pid := w.PID()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Hash(t.Context(), "stuck"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash on a stopped worker: %v, want ErrBusy", err)
+	}
+	if !processGone(pid) {
+		deadline := time.Now().Add(5 * time.Second)
+		for !processGone(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !processGone(pid) {
+			t.Fatal("the stuck worker was not killed")
+		}
+	}
+	// The reaper logs why once the process is gone.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		out := logs.String()
+		mu.Unlock()
+		if strings.Contains(out, "a hash took too long") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks the reason:\n%s", out)
+		}
+	}
+	time.Sleep(workerRestartDelay)
+	if _, err := h.Hash(t.Context(), "after"); err != nil {
+		t.Fatalf("Hash after the stuck worker was replaced: %v", err)
+	}
+}
+
 // TestWorkerOutlivesInterrupt: SIGINT and SIGTERM (Ctrl-C reaches the
 // whole process group) leave the worker running; the parent ends it.
 func TestWorkerOutlivesInterrupt(t *testing.T) {
