@@ -65,6 +65,16 @@ func newTestServer(t testing.TB, opts ...func(*gatehouse.Config)) *testServer {
 	return &testServer{Server: srv, URL: hs.URL, HTTP: hs, Logs: logs}
 }
 
+// mistype returns key with its last character changed: a key that looks
+// right but is not (always different from key, whatever it ends in).
+func mistype(key string) string {
+	last := byte('x')
+	if key[len(key)-1] == last {
+		last = 'y'
+	}
+	return key[:len(key)-1] + string(last)
+}
+
 func mustCreateUser(t testing.TB, s *testServer, name, pw string, scopes ...string) gatehouse.User {
 	t.Helper()
 	u, err := s.CreateUser(context.Background(), name, pw, scopes, false)

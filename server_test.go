@@ -209,12 +209,7 @@ func testAPIKeys(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Con
 	if h := res.Header.Get("WWW-Authenticate"); h != `Bearer realm="gatehouse"` {
 		t.Errorf("WWW-Authenticate = %q", h)
 	}
-	last := byte('a')
-	if key[len(key)-1] == last {
-		last = 'b'
-	}
-	typo := key[:len(key)-1] + string(last)
-	for name, k := range map[string]string{"mistyped": typo, "garbage": "gk_nope", "other prefix": "sk_live_123"} {
+	for name, k := range map[string]string{"mistyped": mistype(key), "garbage": "gk_nope", "other prefix": "sk_live_123"} {
 		res, body := get(t, s.URL+"/users/me", map[string]string{"X-API-Key": k})
 		if res.StatusCode != 401 || !strings.Contains(string(body), "Invalid or inactive API Key") {
 			t.Errorf("%s key: %d %s", name, res.StatusCode, body)
