@@ -26,14 +26,21 @@ import (
 var selfExe string
 
 func main() {
-	gatehouse.RunPasswordWorkerIfChild()
-	if exe, err := os.Executable(); err == nil {
-		selfExe = exe
-	}
+	setup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
+}
+
+// setup is what the process does before anything else: it becomes the
+// password worker if serve started it as one (and never returns then),
+// and learns this binary's path for serve to start as its worker.
+func setup() {
+	gatehouse.RunPasswordWorkerIfChild()
+	if exe, err := os.Executable(); err == nil {
+		selfExe = exe
+	}
 }
 
 // run executes the CLI; it is main without the process around it, so tests

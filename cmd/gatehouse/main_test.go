@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -145,16 +147,26 @@ func TestCLIErrors(t *testing.T) {
 	}
 }
 
-// TestServeAndCLITogether runs `serve` and uses the CLI on its database
-// while it runs, as the README walk-through does.
-func TestServeAndCLITogether(t *testing.T) {
-	c := newCLI(t)
+// TestMain runs what main runs first, so that this test binary, started as
+// serve's password worker, hashes instead of testing. Servers the tests
+// start hash in process unless a test names this binary (selfExe).
+func TestMain(m *testing.M) {
+	setup()
+	selfExe = ""
+	os.Exit(m.Run())
+}
+
+// serve runs `serve` on c's configuration until the test ends and returns
+// its base URL; its log goes to stderr.
+func (c *cli) serve(stderr io.Writer) string {
+	t := c.t
+	t.Helper()
 	c.env["GATEHOUSE_ADDR"] = "127.0.0.1:0"
 	c.env["GATEHOUSE_ISSUER"] = "http://gatehouse.test"
 	ctx, cancel := context.WithCancel(t.Context())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return c.env[k] }}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: func(k string) string { return c.env[k] }}
 	root := newRootCommand(e)
 	cfgCmd, _, _ := root.Find([]string{"serve"})
 	cfg, err := e.loadConfig(cfgCmd)
@@ -164,19 +176,27 @@ func TestServeAndCLITogether(t *testing.T) {
 	go func() {
 		done <- (&serveMain{cfg: cfg, out: e, ready: func(a string) { addrc <- a }}).Run(ctx)
 	}()
-	var base string
 	select {
 	case a := <-addrc:
-		base = "http://" + a
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve returned %v after shutdown", err)
+			}
+		})
+		return "http://" + a
 	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v after shutdown", err)
-		}
-	}()
+		t.Fatalf("serve: %v", err)
+		return ""
+	}
+}
+
+// TestServeAndCLITogether runs `serve` and uses the CLI on its database
+// while it runs, as the README walk-through does.
+func TestServeAndCLITogether(t *testing.T) {
+	c := newCLI(t)
+	base := c.serve(io.Discard)
 	if got := gcPercent(); got != defaultGCPercent {
 		t.Errorf("serve runs with GOGC=%d, want %d when the environment sets none", got, defaultGCPercent)
 	}
@@ -274,4 +294,51 @@ func TestPasswordWorkerSetting(t *testing.T) {
 			t.Errorf("env %q, flags %v: PasswordWorker = %q, want %q", c.env, c.args, cfg.PasswordWorker, c.want)
 		}
 	}
+}
+
+// TestServeHashesInItsWorker: serve started as this binary (selfExe) runs
+// it again as its password worker, which works only because setup makes
+// the child a worker; logins are checked there.
+func TestServeHashesInItsWorker(t *testing.T) {
+	defer func(old string) { selfExe = old }(selfExe)
+	selfExe = os.Args[0]
+	c := newCLI(t)
+	var logs lockedBuffer
+	base := c.serve(&logs)
+	if !strings.Contains(logs.String(), `msg="password worker started"`) {
+		t.Fatalf("serve did not start its password worker:\n%s", logs.String())
+	}
+	var u map[string]any
+	c.mustJSON("pass-word-1\n", &u, "user", "create", "wanda", "--password-stdin")
+	for pw, want := range map[string]int{"pass-word-1": 200, "pass-word-2": 400} {
+		res, err := http.PostForm(base+"/token", url.Values{"grant_type": {"password"}, "username": {"wanda"}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("login with %s = %d, want %d", pw, res.StatusCode, want)
+		}
+	}
+	if strings.Contains(logs.String(), "did not start") {
+		t.Errorf("worker trouble in the log:\n%s", logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's log and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
