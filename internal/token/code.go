@@ -81,6 +81,11 @@ func (g *codeGrant) Handle(ctx context.Context, req *Request) (*Response, error)
 	if err != nil || u.Disabled {
 		return nil, invalid
 	}
+	// The code is spent either way (ConsumeAuthCode is the one atomic
+	// step): a public client over its budget must start a new flow.
+	if err := req.prove(); err != nil {
+		return nil, err
+	}
 	scopes := oauth.StillGranted(c.Scopes, u.Scopes, req.Client.Scopes)
 	return h.issue(ctx, grantInfo{
 		Subject: u.ID, UserID: u.ID, Username: u.Username, Client: req.Client, Scopes: scopes, AuthTime: c.AuthTime,

@@ -57,6 +57,10 @@ func (g *refreshGrant) Handle(ctx context.Context, req *Request) (*Response, err
 	if err != nil || u.Disabled {
 		return nil, invalid
 	}
+	// A real token (even a used one, whose replay is handled below).
+	if err := req.prove(); err != nil {
+		return nil, err
+	}
 	// The token keeps its scopes (RFC 6749 §6); the access token may be
 	// narrowed, never widened, and never beyond what the user has now and
 	// the client's registration allows now.
