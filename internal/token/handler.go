@@ -149,7 +149,10 @@ type Handler struct {
 }
 
 // Mount registers the endpoint and its /token alias. Disabled grants are
-// not registered at all.
+// not registered at all. The alias takes what FastAPI's
+// OAuth2PasswordRequestForm sends, where grant_type is optional: a request
+// there with username and password and no grant_type is the password
+// grant (SPEC §3); /oauth2/token requires grant_type (RFC 6749 §4.3.2).
 func (h *Handler) Mount(mux *http.ServeMux) {
 	if h.Clients == nil {
 		h.Clients = &clientauth.Authenticator{Store: h.Store, TTL: -1}
@@ -162,8 +165,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	add(&refreshGrant{h: h})
 	add(&clientCredentialsGrant{h: h})
 	add(&codeGrant{h: h})
-	mux.HandleFunc("POST /oauth2/token", h.handleToken)
-	mux.HandleFunc("POST /token", h.handleToken)
+	mux.HandleFunc("POST /oauth2/token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, false) })
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, true) })
 }
 
 func (h *Handler) now() time.Time {
@@ -173,9 +176,9 @@ func (h *Handler) now() time.Time {
 	return store.Normalize(time.Now())
 }
 
-func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request, alias bool) {
 	start := time.Now()
-	resp, grant, err := h.serve(w, r)
+	resp, grant, err := h.serve(w, r, alias)
 	if h.Observe != nil {
 		h.Observe(grant, err, time.Since(start))
 	}
@@ -190,13 +193,14 @@ func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeResponse(w, resp)
 }
 
-// serve handles one token request; grant is the grant type once known.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (resp *Response, grant string, err error) {
+// serve handles one token request (on the /token alias when alias is
+// set); grant is the grant type once known.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, alias bool) (resp *Response, grant string, err error) {
 	form, oerr := oauth.ParseForm(r, h.MaxBody)
 	if oerr != nil {
 		return nil, "", oerr
 	}
-	gt, oerr := oauth.Required(form, "grant_type")
+	gt, oerr := grantType(form, alias)
 	if oerr != nil {
 		return nil, "", oerr
 	}
@@ -244,6 +248,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (resp *Response,
 		h.record(r.Context(), actor, audit.TokenIssued, resp.subject, "success", "grant="+gt+" jti="+resp.jti)
 	}
 	return resp, gt, nil
+}
+
+// grantType returns the request's grant_type. On the alias, a request
+// without one (absent or empty) that carries a username and a password is
+// the password grant.
+func grantType(form url.Values, alias bool) (string, *oauth.Error) {
+	gt, oerr := oauth.Single(form, "grant_type")
+	switch {
+	case oerr != nil:
+		return "", oerr
+	case gt != "":
+		return gt, nil
+	case alias && form.Get("username") != "" && form.Get("password") != "":
+		return string(oauth.GrantPassword), nil
+	}
+	return "", oauth.Errorf(oauth.InvalidRequest, "missing parameter: grant_type")
 }
 
 // handle checks what every grant needs and runs g.
