@@ -353,11 +353,12 @@ func TestAuthorizeAttacks(t *testing.T) {
 				}
 			})
 		}
-		// The untouched form still works (consent was given before).
-		if p := a.submit(login, creds); p.Status != 303 {
-			t.Errorf("valid login = %d, want 303 to the client", p.Status)
+		// The untouched form still works (the public client's loopback
+		// redirect shows the consent page every time, RFC 8252 §8.6).
+		if p := a.submit(login, creds); p.Status != 200 || !strings.Contains(p.Body, `id="consent-form"`) {
+			t.Errorf("valid login = %d, want the consent page", p.Status)
 		} else {
-			callbackCode(t, srv, p.Location, pubRedirect, "st-1")
+			callbackCode(t, srv, a.consent(p, "allow").Location, pubRedirect, "st-1")
 		}
 	})
 
@@ -652,8 +653,11 @@ func TestAuthorizeAttacks(t *testing.T) {
 		if p.Status != 200 || !strings.Contains(p.Body, `id="login-form"`) {
 			t.Errorf("max_age exceeded = %d, want the login page", p.Status)
 		}
-		if p = a.get(f.url(f.with(func(v url.Values) { v.Set("max_age", "3600") }))); p.Status != 302 {
-			t.Errorf("max_age not exceeded = %d, want 302", p.Status)
+		// Not exceeded: no login page (the public loopback client's
+		// consent page, as always, RFC 8252 §8.6).
+		if p = a.get(f.url(f.with(func(v url.Values) { v.Set("max_age", "3600") }))); p.Status != 200 ||
+			!strings.Contains(p.Body, `id="consent-form"`) {
+			t.Errorf("max_age not exceeded = %d, want the consent page", p.Status)
 		}
 		p = newAgent(t, srv).get(f.url(f.with(func(v url.Values) { v.Set("prompt", "none") })))
 		wantRedirectError(t, p, pubRedirect, "login_required", "st-1")
@@ -665,7 +669,7 @@ func TestAuthorizeAttacks(t *testing.T) {
 
 	t.Run("authorization request by POST", func(t *testing.T) {
 		a, _ := f.loggedIn()
-		p := a.post(srv.URL+"/oauth2/authorize", f.params())
+		p := a.consent(a.post(srv.URL+"/oauth2/authorize", f.params()), "allow")
 		code := callbackCode(t, srv, p.Location, pubRedirect, "st-1")
 		if status, _ := f.exchange(f.pub, code, pubRedirect, testVerifier); status != 200 {
 			t.Errorf("exchange of a POST-requested code = %d", status)
@@ -761,8 +765,10 @@ func TestAuthorizeLoginSessionTTL(t *testing.T) {
 	f := newAuthzFixture(t, func(c *gatehouse.Config) { c.LoginSessionTTL = 30 * time.Minute })
 	a, _ := f.loggedIn()
 	f.clock.Advance(29 * time.Minute)
-	if p := a.get(f.url(f.params())); p.Status != http.StatusFound {
-		t.Fatalf("authorize within the session = %d, want a redirect without any page", p.Status)
+	// Within the session: no login page (the public loopback client's
+	// consent page, which it always shows, RFC 8252 §8.6).
+	if p := a.get(f.url(f.params())); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="consent-form"`) {
+		t.Fatalf("authorize within the session = %d, want the consent page and no login page", p.Status)
 	}
 	f.clock.Advance(2 * time.Minute)
 	p := a.get(f.url(f.params()))

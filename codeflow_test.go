@@ -323,14 +323,15 @@ func TestCodeFlow(t *testing.T) {
 			}
 			wantMe(t, srv, fresh.AccessToken, "alice")
 
-			// Logged in and consented: the second authorization goes
-			// straight back to the client, with a new auth code.
+			// Logged in: no login page the second time, but the consent
+			// page again, since any local program could have asked with
+			// this public client's id on a loopback port (RFC 8252 §8.6).
 			verifier2 := oauth2.GenerateVerifier()
 			p = a.get(conf.AuthCodeURL("st-2", oauth2.S256ChallengeOption(verifier2)))
-			if p.Status != 302 {
-				t.Fatalf("second authorize = %d, want 302 without any page:\n%s", p.Status, p.Body)
+			if p.Status != 200 || !strings.Contains(p.Body, `id="consent-form"`) {
+				t.Fatalf("second authorize = %d, want the consent page and no login page:\n%s", p.Status, p.Body)
 			}
-			code2 := callbackCode(t, srv, p.Location, redirect, "st-2")
+			code2 := callbackCode(t, srv, a.consent(p, "allow").Location, redirect, "st-2")
 			tok2, err := conf.Exchange(ctx, code2, oauth2.VerifierOption(verifier2))
 			if err != nil {
 				t.Fatalf("second Exchange: %v", err)

@@ -86,12 +86,17 @@ type Config struct {
 	// its own (apikey create --rate-limit); default [DefaultRateLimitAPIKey].
 	RateLimitAPIKey string
 	// RateLimitClient limits token requests per OAuth2 client that has no
-	// limit of its own, and requests made with its client-credentials
+	// limit of its own (counted once a request proved itself: a
+	// confidential client's secret, a public client's valid refresh token,
+	// code or password), and requests made with its client-credentials
 	// tokens; default [DefaultRateLimitClient].
 	RateLimitClient string
-	// RateLimitToken is the stricter limit of the token endpoint: password
-	// attempts (password grant, login form) per client address, checked
-	// before the password is hashed; default [DefaultRateLimitToken].
+	// RateLimitToken is the stricter limit of the token endpoint, per
+	// client address: password attempts (password grant, login form),
+	// checked before the password is hashed, and, counted apart, failed
+	// token requests that proved nothing (unknown client, wrong secret, a
+	// public client's invalid refresh token, code or password); default
+	// [DefaultRateLimitToken].
 	RateLimitToken string
 	// LoginMaxFailures is the number of failed logins in a row after which
 	// an account is locked for LoginLockout; default 10. Growing delays

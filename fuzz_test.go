@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// FuzzTokenEndpoint posts arbitrary form bodies to the token endpoint: every
-// answer is a JSON error or a token, never a 5xx or a panic.
+// FuzzTokenEndpoint posts arbitrary form bodies to the token endpoint and
+// its /token alias: every answer is a JSON error or a token, never a 5xx or
+// a panic.
 func FuzzTokenEndpoint(f *testing.F) {
 	s := newTestServer(f)
 	mustCreateUser(f, s, "fuzz", "password-1", "read")
@@ -21,17 +22,24 @@ func FuzzTokenEndpoint(f *testing.F) {
 		"grant_type=password&grant_type=password",
 		"%zz&&==",
 		"grant_type=password&username=%ff&password=%00",
+		"username=fuzz&password=password-1",
+		"grant_type=&username=fuzz&password=password-1&scope=read",
 	} {
-		f.Add(seed, "application/x-www-form-urlencoded")
+		f.Add(seed, "application/x-www-form-urlencoded", false)
+		f.Add(seed, "application/x-www-form-urlencoded", true)
 	}
-	f.Add("{}", "application/json")
-	f.Fuzz(func(t *testing.T, body, ctype string) {
-		req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(body))
+	f.Add("{}", "application/json", false)
+	f.Fuzz(func(t *testing.T, body, ctype string, alias bool) {
+		path := "/oauth2/token"
+		if alias {
+			path = "/token"
+		}
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
 		req.Header.Set("Content-Type", ctype)
 		w := httptest.NewRecorder()
 		s.Server.ServeHTTP(w, req)
 		if w.Code >= 500 {
-			t.Fatalf("POST %q (%s) = %d %s", body, ctype, w.Code, w.Body)
+			t.Fatalf("POST %s %q (%s) = %d %s", path, body, ctype, w.Code, w.Body)
 		}
 		var m map[string]any
 		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {

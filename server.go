@@ -423,7 +423,7 @@ func (s *Server) register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 		ReuseGrace: max(s.cfg.RefreshReuseGrace, 0), CodeTTL: s.cfg.AuthCodeTTL,
 		RefreshKey: s.derivedKey("refresh-successor"), PasswordGrant: !s.cfg.DisablePasswordGrant,
 		MaxBody: s.cfg.MaxBody, Now: s.cfg.Now, ActorFrom: s.actor,
-		Throttle: s.loginThrottle(), Limit: s.limitClient, Observe: s.observeToken,
+		Throttle: s.loginThrottle(), Limit: s.limitClient, Failures: tokenFailures{s}, Observe: s.observeToken,
 		LastCutoff: s.revoked.LastCutoff,
 	}
 	s.configureToken(th)

@@ -27,10 +27,16 @@ import (
 //
 //   - limitRequest (middleware, every request): per client address
 //     (Config.RateLimitIP).
-//   - limitClient (token endpoint, after client authentication): per OAuth2
-//     client, its own RateLimit or Config.RateLimitClient. The built-in
-//     first-party client is exempt: every user's login goes through it, and
-//     the per-address limits and the login throttle cover it.
+//   - limitClient (token endpoint, once the request proved itself: a
+//     confidential client's secret, a public client's valid refresh token,
+//     code and verifier or password): per OAuth2 client, its own RateLimit
+//     or Config.RateLimitClient. The built-in first-party client is exempt:
+//     every user's login goes through it, and the per-address limits and
+//     the login throttle cover it.
+//   - tokenFailures (token endpoint): failed requests that proved nothing
+//     (unknown client, wrong secret, a public client's junk), per address
+//     under Config.RateLimitToken; an address that spent it gets 429 for
+//     its public-client requests before their grant runs.
 //   - admit (guard, after authentication): per API key (its own RateLimit
 //     or Config.RateLimitAPIKey), per user (Config.RateLimitUser) and, for a
 //     client-credentials token, per client.
@@ -304,6 +310,49 @@ func (s *Server) limitClient(w http.ResponseWriter, r *http.Request, c store.Cli
 	}
 	s.refused(r, "client", c.ID, c.ID, l)
 	e := oauth.Errorf(oauth.TemporarilyUnavailable, "rate limit exceeded for this client; retry later")
+	e.Status = http.StatusTooManyRequests
+	e.RetryAfter = max(res.RetryAfter, time.Second)
+	return e
+}
+
+// tokenFailures is the token endpoint's budget of failed requests per
+// caller address (token.FailureBudget), under Config.RateLimitToken: a
+// public client proves nothing by its client_id, so what junk costs is
+// charged to where it comes from, never to the client (issue 13 item 6).
+type tokenFailures struct{ s *Server }
+
+func (f tokenFailures) Check(w http.ResponseWriter, r *http.Request) error {
+	return f.s.tokenFailure(w, r, false)
+}
+
+func (f tokenFailures) Spend(w http.ResponseWriter, r *http.Request) error {
+	return f.s.tokenFailure(w, r, true)
+}
+
+// tokenFailure spends one failure of the caller's address (or, without
+// spend, only looks) and returns a 429 *oauth.Error when none is left. A
+// limiter error lets the request through, as check does.
+func (s *Server) tokenFailure(w http.ResponseWriter, r *http.Request, spend bool) error {
+	ip, l := httpmw.ClientIPFrom(r.Context()), s.abuse.token
+	if !ip.IsValid() || l.Unlimited() {
+		return nil
+	}
+	const prefix = "tokenfail:"
+	var buf [keyBufSize]byte
+	key := appendIPKey(append(buf[:0], prefix...), ip)
+	var res ratelimit.Result
+	var err error
+	if spend {
+		res, err = s.abuse.allowKey(r.Context(), key, l)
+	} else {
+		res, err = s.abuse.limiter.Peek(r.Context(), string(key), l)
+	}
+	if err != nil || res.Allowed {
+		return nil
+	}
+	ratelimit.SetHeaders(w.Header(), res)
+	s.refused(r, "token_failures", string(key[len(prefix):]), "", l)
+	e := oauth.Errorf(oauth.TemporarilyUnavailable, "too many failed token requests from this address; retry later")
 	e.Status = http.StatusTooManyRequests
 	e.RetryAfter = max(res.RetryAfter, time.Second)
 	return e

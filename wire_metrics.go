@@ -40,7 +40,7 @@ var (
 		oauth.UnsupportedGrantType, oauth.InvalidScope, oauth.AccessDenied, oauth.ServerError,
 		oauth.TemporarilyUnavailable, "rate_limited",
 	}
-	rateLimitKinds = []string{"ip", "apikey", "user", "client", "login"}
+	rateLimitKinds = []string{"ip", "apikey", "user", "client", "login", "token_failures"}
 	storeOps       = []string{"revocation_feed", "apikey_lookup", "user_lookup", "ping"}
 )
 
@@ -289,7 +289,7 @@ func (s *Server) observeToken(grant string, err error, d time.Duration) {
 }
 
 // observeRateLimited counts a refused request; kind is "ip", "apikey",
-// "user", "client" or "login".
+// "user", "client", "login" or "token_failures".
 func (s *Server) observeRateLimited(kind string) {
 	if s.stats == nil {
 		return

@@ -92,7 +92,7 @@ var settings = []setting{
 		apply: func(c *gatehouse.Config, v string) error { c.RateLimitAPIKey = v; return nil }},
 	{flag: "rate-limit-client", def: gatehouse.DefaultRateLimitClient, usage: "token requests per OAuth2 client without its own limit",
 		apply: func(c *gatehouse.Config, v string) error { c.RateLimitClient = v; return nil }},
-	{flag: "rate-limit-token", def: gatehouse.DefaultRateLimitToken, usage: "password attempts (token endpoint, login form) per client address",
+	{flag: "rate-limit-token", def: gatehouse.DefaultRateLimitToken, usage: "password attempts (token endpoint, login form), and apart failed token requests, per client address",
 		apply: func(c *gatehouse.Config, v string) error { c.RateLimitToken = v; return nil }},
 	{flag: "login-max-failures", def: "10", usage: "failed logins in a row that lock an account",
 		apply: func(c *gatehouse.Config, v string) error { return positiveInt(v, &c.LoginMaxFailures) }},

@@ -5,8 +5,10 @@
 //
 //	go run ./examples/quickstart
 //
-// It creates a demo user "johndoe" with password "secret" (as the
-// tutorial does) and an API key on first start and prints how to call it.
+// It creates the tutorial's demo user "johndoe" — with the password
+// "secret-password", since the tutorial's "secret" is too short for
+// gatehouse's password policy — and an API key on first start, and prints
+// curl commands that call it.
 package main
 
 import (
@@ -14,8 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"time"
@@ -40,11 +44,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("quickstart API on http://%s\n\n", addr)
-	fmt.Printf("  curl -s -d 'username=johndoe&password=secret-password' http://%s/token\n", addr)
-	if key != "" {
-		fmt.Printf("  curl -s -H 'X-API-Key: %s' http://%s/protected/\n", key, addr)
-	}
+	printUsage(os.Stdout, "http://"+addr, key)
 	hs := &http.Server{Addr: addr, Handler: app.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -54,6 +54,26 @@ func main() {
 	}()
 	if err := hs.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
+	}
+}
+
+// The tutorial's user.
+const (
+	demoUser     = "johndoe"
+	demoPassword = "secret-password"
+)
+
+// printUsage prints curl commands for the API at base: a token from the
+// tutorial's password form (FastAPI's OAuth2PasswordRequestForm, which
+// sends no grant_type), and, when key is set (it is shown only on the
+// first start), a call of the API-key route. main_test.go runs them as
+// printed.
+func printUsage(w io.Writer, base, key string) {
+	form := url.Values{"username": {demoUser}, "password": {demoPassword}}
+	fmt.Fprintf(w, "quickstart API on %s\n\n", base)
+	fmt.Fprintf(w, "  curl -s -d '%s' %s/token\n", form.Encode(), base)
+	if key != "" {
+		fmt.Fprintf(w, "  curl -s -H 'X-API-Key: %s' %s/protected/\n", key, base)
 	}
 }
 
@@ -96,16 +116,15 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // seed creates the tutorial's user and an API key once; it returns the
-// key when it made one. (The tutorial's password "secret" is too short for
-// gatehouse's password policy, so the demo uses "secret-password".)
+// key when it made one.
 func (a *app) seed(ctx context.Context) (string, error) {
-	if _, err := a.srv.LookupUser(ctx, "johndoe"); err == nil {
+	if _, err := a.srv.LookupUser(ctx, demoUser); err == nil {
 		return "", nil
 	}
-	if _, err := a.srv.CreateUser(ctx, "johndoe", "secret-password", []string{"me", "items:read"}, false); err != nil {
+	if _, err := a.srv.CreateUser(ctx, demoUser, demoPassword, []string{"me", "items:read"}, false); err != nil {
 		return "", err
 	}
-	_, key, err := a.srv.CreateAPIKey(ctx, "johndoe", "quickstart", nil, 0)
+	_, key, err := a.srv.CreateAPIKey(ctx, demoUser, "quickstart", nil, 0)
 	return key, err
 }
 

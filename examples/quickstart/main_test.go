@@ -13,7 +13,10 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-func TestQuickstart(t *testing.T) {
+// mustStart seeds and serves the app until the test ends; it returns the
+// server and the API key seed made.
+func mustStart(t *testing.T) (*httptest.Server, string) {
+	t.Helper()
 	a, err := newApp(t.Context(), gatehouse.Config{
 		DatabaseURL:                 "sqlite:" + filepath.Join(t.TempDir(), "q.db"),
 		Issuer:                      "http://quickstart.test",
@@ -22,13 +25,18 @@ func TestQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.srv.Close()
+	t.Cleanup(func() { a.srv.Close() })
 	key, err := a.seed(t.Context())
 	if err != nil || key == "" {
 		t.Fatalf("seed = %q, %v", key, err)
 	}
 	hs := httptest.NewServer(a.handler)
-	defer hs.Close()
+	t.Cleanup(hs.Close)
+	return hs, key
+}
+
+func TestQuickstart(t *testing.T) {
+	hs, key := mustStart(t)
 
 	call := func(method, path string, hdr map[string]string, body io.Reader) (int, map[string]any) {
 		t.Helper()
@@ -62,7 +70,7 @@ func TestQuickstart(t *testing.T) {
 	}
 
 	// The tutorial's OAuth2 password form at POST /token, then /users/me.
-	form := url.Values{"username": {"johndoe"}, "password": {"secret-password"}, "grant_type": {"password"}}
+	form := url.Values{"username": {demoUser}, "password": {demoPassword}, "grant_type": {"password"}}
 	code, tok := call("POST", "/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, strings.NewReader(form.Encode()))
 	if code != 200 || tok["token_type"] != "Bearer" {
 		t.Fatalf("POST /token = %d %v", code, tok)
@@ -88,4 +96,106 @@ func TestQuickstart(t *testing.T) {
 	if code != 403 || body["error"] != "insufficient_scope" {
 		t.Errorf("GET /items/ without items:read = %d %v", code, body)
 	}
+}
+
+// TestPrintedCommands runs the curl commands main prints, as printed,
+// against the app: each must succeed.
+func TestPrintedCommands(t *testing.T) {
+	hs, key := mustStart(t)
+
+	var out strings.Builder
+	printUsage(&out, hs.URL, key)
+	n := 0
+	for line := range strings.Lines(out.String()) {
+		words := shellWords(t, line)
+		if len(words) == 0 || words[0] != "curl" {
+			continue
+		}
+		n++
+		req := curlRequest(t, words[1:])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Errorf("%s = %d %s", strings.TrimSpace(line), res.StatusCode, body)
+		}
+	}
+	if n != 2 {
+		t.Errorf("printed %d curl commands, want 2:\n%s", n, out.String())
+	}
+}
+
+// shellWords splits a command line into words as a POSIX shell would for
+// the subset printUsage writes: blanks separate words, single quotes
+// quote.
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	var w strings.Builder
+	in, quoted := false, false
+	for _, r := range line {
+		switch {
+		case r == '\'':
+			quoted, in = !quoted, true
+		case !quoted && (r == ' ' || r == '\t' || r == '\n'):
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteRune(r)
+			in = true
+		}
+	}
+	if quoted {
+		t.Fatalf("unbalanced quote in %q", line)
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
+}
+
+// curlRequest builds the request of curl's arguments -s, -d DATA (a form
+// POST) and -H HEADER, followed by the URL; any other option fails.
+func curlRequest(t *testing.T, args []string) *http.Request {
+	t.Helper()
+	var data *string
+	hdr := http.Header{}
+	for len(args) > 1 {
+		switch args[0] {
+		case "-s":
+			args = args[1:]
+		case "-d":
+			data = &args[1]
+			args = args[2:]
+		case "-H":
+			k, v, ok := strings.Cut(args[1], ":")
+			if !ok {
+				t.Fatalf("curl -H %q: not a header", args[1])
+			}
+			hdr.Add(k, strings.TrimSpace(v))
+			args = args[2:]
+		default:
+			t.Fatalf("curl option %q is not understood by this test", args[0])
+		}
+	}
+	if len(args) != 1 {
+		t.Fatalf("curl arguments end without a URL")
+	}
+	method, body := http.MethodGet, io.Reader(nil)
+	if data != nil {
+		method, body = http.MethodPost, strings.NewReader(*data)
+		hdr.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends
+	}
+	req, err := http.NewRequest(method, args[0], body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = hdr
+	return req
 }

@@ -311,12 +311,17 @@ func (h *Handler) proceed(w http.ResponseWriter, r *http.Request, req *request, 
 
 // needsConsent: the first-party client never asks; others ask unless the
 // user already granted this client at least these scopes, or the request
-// says prompt=consent.
+// says prompt=consent. A public client redirecting to a loopback address
+// or a private-use scheme always asks: any local program can claim those
+// and start a request with the app's public client_id, so a remembered
+// consent must not hand it a code without the user seeing the page (RFC
+// 8252 §8.6; an https redirect, or a confidential client's secret, assures
+// the client's identity).
 func (h *Handler) needsConsent(ctx context.Context, req *request, u store.User, scopes []string) (bool, error) {
 	if req.Client.FirstParty {
 		return false, nil
 	}
-	if req.prompt("consent") {
+	if req.prompt("consent") || (req.Client.Public && oauth.ClaimableRedirect(req.RedirectURI)) {
 		return true, nil
 	}
 	c, err := h.Store.GetConsent(ctx, u.ID, req.Client.ID)

@@ -13,7 +13,10 @@
 //     its cookie is stored);
 //   - consent not yet given for these scopes (and the client is not the
 //     first-party client): the consent page; "allow" remembers the consent
-//     per user, client and scope set, "deny" answers access_denied;
+//     per user, client and scope set, "deny" answers access_denied. A
+//     public client with a loopback or private-use-scheme redirect URI gets
+//     the page every time: any local program can claim those (RFC 8252
+//     §8.6);
 //   - otherwise an authorization code (gac_…, stored as a hash, single use,
 //     cfg.AuthCodeTTL) bound to the client, redirect URI, PKCE challenge,
 //     scopes, nonce, user and auth_time is sent to the redirect URI. The

@@ -103,8 +103,10 @@ type ClientUpdate struct {
 
 // UpdateClient changes a client's settings, validated by the same rules as
 // CreateClient. Whether the client is public, its secret and its id cannot
-// change (rotate the secret with RotateClientSecret). Tokens already issued
-// keep their scopes until they expire.
+// change (rotate the secret with RotateClientSecret). Access tokens already
+// issued keep their scopes until they expire; refresh tokens and codes not
+// yet redeemed give no more than the new registration allows (the token
+// endpoint re-checks it on every grant).
 func (m *Manager) UpdateClient(ctx context.Context, a Actor, id string, in ClientUpdate) (store.Client, error) {
 	old, err := m.GetClient(ctx, id)
 	if err != nil {

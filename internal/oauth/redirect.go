@@ -95,6 +95,16 @@ func validPort(p string) bool {
 	return err == nil && n >= 1 && n <= 65535
 }
 
+// ClaimableRedirect reports whether any program on the user's device could
+// receive a code sent to redirect, so that the code proves nothing about
+// which app asked for it: an http loopback URI (any local program can
+// listen on the port) or a private-use URI scheme (any app can register
+// it). Only an https redirect URI is bound to its owner (RFC 8252 §8.6).
+func ClaimableRedirect(redirect string) bool {
+	scheme, _, _ := strings.Cut(redirect, ":")
+	return scheme != "https"
+}
+
 // ValidRedirectURI checks a redirect URI at client registration. It must
 // be an absolute URI of at most [MaxRedirectURILen] bytes, without a
 // fragment (RFC 6749 §3.1.2), userinfo, whitespace or control characters,

@@ -180,3 +180,22 @@ func TestAppendQuery(t *testing.T) {
 		})
 	}
 }
+
+func TestClaimableRedirect(t *testing.T) {
+	for _, tc := range []struct {
+		uri  string
+		want bool
+	}{
+		{"https://app.example/cb", false},
+		{"https://127.0.0.1/cb", false},
+		{"http://127.0.0.1:8765/cb", true},
+		{"http://[::1]/cb", true},
+		{"http://localhost:9/cb", true},
+		{"com.example.app:/cb", true},
+		{"httpsx://app.example/cb", true},
+	} {
+		if got := ClaimableRedirect(tc.uri); got != tc.want {
+			t.Errorf("ClaimableRedirect(%q) = %v, want %v", tc.uri, got, tc.want)
+		}
+	}
+}

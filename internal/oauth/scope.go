@@ -129,14 +129,28 @@ func UserScopes(own []string) []string {
 // client's; a requested scope must be the user's own or one of OIDCScopes,
 // and within the client's.
 func NarrowForUser(requested, own, client []string) ([]string, *Error) {
-	bound := func(s []string) []string {
-		if len(client) == 0 {
-			return s
-		}
-		return Intersect(s, client)
-	}
 	if len(requested) == 0 {
-		return Narrow(nil, bound(own))
+		return Narrow(nil, WithinClient(own, client))
 	}
-	return Narrow(requested, bound(UserScopes(own)))
+	return Narrow(requested, WithinClient(UserScopes(own), client))
+}
+
+// WithinClient returns the scopes of s that a client whose registered
+// scopes are client may have (none registered: all of s).
+func WithinClient(s, client []string) []string {
+	if len(client) == 0 {
+		return s
+	}
+	return Intersect(s, client)
+}
+
+// StillGranted returns what a grant made earlier — an authorization code,
+// a refresh token — may still give now: the scopes of granted that the
+// user still holds (own, or one of OIDCScopes) and that the client may
+// still have under its current registration (client; none registered: no
+// bound). A grant is never widened (RFC 6749 §6), and a scope taken from
+// the user or the client since is left out rather than refused; the grant
+// keeps it, so that giving it back restores it.
+func StillGranted(granted, own, client []string) []string {
+	return WithinClient(Intersect(granted, UserScopes(own)), client)
 }

@@ -206,3 +206,30 @@ func TestNarrowForUser(t *testing.T) {
 		t.Errorf("UserScopes(%q) = %q (and must not change its argument)", own, u)
 	}
 }
+
+func TestStillGranted(t *testing.T) {
+	tests := []struct {
+		name                   string
+		granted, own, cl, want []string
+	}{
+		{name: "unchanged", granted: []string{"read", "write"}, own: []string{"read", "write"}, want: []string{"read", "write"}},
+		{name: "taken from the user", granted: []string{"read", "write"}, own: []string{"read"}, want: []string{"read"}},
+		{name: "taken from the client", granted: []string{"read", "write"}, own: []string{"read", "write"},
+			cl: []string{"read"}, want: []string{"read"}},
+		{name: "never widened", granted: []string{"read"}, own: []string{"read", "write"}, cl: []string{"read", "write"},
+			want: []string{"read"}},
+		{name: "OIDC scopes need no holding, but the client's registration", granted: []string{"openid", "read"},
+			own: []string{"read"}, cl: []string{"read"}, want: []string{"read"}},
+		{name: "OIDC scopes kept without client scopes", granted: []string{"openid", "read"}, own: []string{"read"},
+			want: []string{"openid", "read"}},
+		{name: "nothing left", granted: []string{"write"}, own: []string{"write"}, cl: []string{"read"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := StillGranted(tc.granted, tc.own, tc.cl)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("StillGranted(%q, %q, %q) mismatch (-want +got):\n%s", tc.granted, tc.own, tc.cl, diff)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/manage"
@@ -126,6 +127,11 @@ func (h *Handler) introspectRefresh(ctx context.Context, client store.Client, va
 		!now.Before(rt.ExpiresAt) || !now.Before(rt.IdleExpires) {
 		return Introspection{}, nil
 	}
+	// Answer what the token can do now, as the token endpoint would: a
+	// client that lost the refresh_token grant cannot use it any more.
+	if !slices.Contains(client.GrantTypes, string(oauth.GrantRefreshToken)) {
+		return Introspection{}, nil
+	}
 	u, ok, err := h.Users.Get(ctx, rt.UserID)
 	if err != nil {
 		return Introspection{}, fmt.Errorf("get user: %w", err)
@@ -134,7 +140,8 @@ func (h *Handler) introspectRefresh(ctx context.Context, client store.Client, va
 		return Introspection{}, nil
 	}
 	return Introspection{
-		Active: true, Scope: store.JoinScopes(rt.Scopes), ClientID: rt.ClientID, Username: u.Username,
+		Active: true, Scope: oauth.ScopeString(oauth.StillGranted(rt.Scopes, u.Scopes, client.Scopes)),
+		ClientID: rt.ClientID, Username: u.Username,
 		TokenType: TypeRefreshToken, Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(), Sub: rt.UserID,
 		Iss: h.Issuer, Aud: []string{rt.ClientID},
 	}, nil

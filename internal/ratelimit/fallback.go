@@ -122,6 +122,13 @@ func (f *Fallback) Allow(ctx context.Context, key string, l Limit) (Result, erro
 		func() (Result, error) { return f.local.Allow(ctx, key, l) })
 }
 
+// Peek implements [Limiter], like Allow.
+func (f *Fallback) Peek(ctx context.Context, key string, l Limit) (Result, error) {
+	return fallbackDo(ctx, f.b,
+		func() (Result, error) { return f.primary.Peek(ctx, key, l) },
+		func() (Result, error) { return f.local.Peek(ctx, key, l) })
+}
+
 // FallbackCounters is [Fallback] for login-throttle [Counters].
 type FallbackCounters struct {
 	primary, local Counters

@@ -37,6 +37,10 @@ func (f *flakyLimiter) Allow(ctx context.Context, key string, l Limit) (Result, 
 	return Result{Allowed: true, Limit: 99}, nil
 }
 
+func (f *flakyLimiter) Peek(ctx context.Context, key string, l Limit) (Result, error) {
+	return f.Allow(ctx, key, l)
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder

@@ -146,6 +146,11 @@ type Result struct {
 // ([Fallback] falls back to a local limiter).
 type Limiter interface {
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
+	// Peek answers as Allow would for one more event now, without
+	// counting it. A budget that only some events spend (failed requests)
+	// is checked with Peek by every event and spent with Allow by those
+	// that count.
+	Peek(ctx context.Context, key string, l Limit) (Result, error)
 }
 
 // gcra applies the generic cell rate algorithm at time now (any unit, the

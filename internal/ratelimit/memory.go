@@ -110,6 +110,19 @@ func (m *Memory) AllowBytes(_ context.Context, key []byte, l Limit) (Result, err
 	return res, nil
 }
 
+// Peek implements [Limiter]. It never returns an error.
+func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
+	if l.Unlimited() {
+		return Result{Allowed: true}, nil
+	}
+	now := m.now().UnixNano()
+	s := &m.shards[maphash.String(m.seed, key)&(memoryShards-1)]
+	s.mu.Lock()
+	res, _ := decide(now, s.tats[key], l)
+	s.mu.Unlock()
+	return res, nil
+}
+
 // maybeSweep drops idle keys once a sweepInterval. The caller holds s.mu.
 func (s *memoryShard) maybeSweep(now int64) {
 	if now >= s.nextSweep {

@@ -15,7 +15,8 @@ import (
 // double) holds exactly for the next few centuries.
 //
 // KEYS[1]: the key. ARGV[1]: emission interval in µs (may be fractional).
-// ARGV[2]: burst. Returns {allowed, remaining, reset µs, retry-after µs}.
+// ARGV[2]: burst. ARGV[3]: "1" counts an allowed event, "0" only answers
+// (Peek). Returns {allowed, remaining, reset µs, retry-after µs}.
 const gcraScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -29,7 +30,9 @@ if now < allow_at then
   return {0, 0, math.ceil(tat - now), math.ceil(allow_at - now)}
 end
 local ttl = new_tat - now
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', math.max(1, math.ceil(ttl / 1000))))
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', math.max(1, math.ceil(ttl / 1000))))
+end
 return {1, math.floor((now - allow_at) / interval), math.ceil(ttl), 0}
 `
 
@@ -54,13 +57,23 @@ func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 
 // Allow implements [Limiter].
 func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) {
+	return r.run(ctx, key, l, "1")
+}
+
+// Peek implements [Limiter].
+func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
+	return r.run(ctx, key, l, "0")
+}
+
+// run runs the script; count is its ARGV[3].
+func (r *Redis) run(ctx context.Context, key string, l Limit, count string) (Result, error) {
 	if l.Unlimited() {
 		return Result{Allowed: true}, nil
 	}
 	burst := l.burst()
 	intervalMicros := 1e6 / l.Rate
 	v, err := r.script.Run(ctx, r.client, []string{r.prefix + key},
-		strconv.FormatFloat(intervalMicros, 'f', -1, 64), burst).Int64Slice()
+		strconv.FormatFloat(intervalMicros, 'f', -1, 64), burst, count).Int64Slice()
 	if err != nil {
 		return Result{}, fmt.Errorf("redis rate limit: %w", err)
 	}

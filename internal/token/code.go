@@ -59,6 +59,11 @@ func (g *codeGrant) Handle(ctx context.Context, req *Request) (*Response, error)
 	if c.RedirectURI != redirectURI {
 		return nil, oauth.Errorf(oauth.InvalidGrant, "redirect_uri does not match the authorization request")
 	}
+	// The client's registration may have changed since the code was
+	// issued: its redirect URI must still be registered.
+	if _, ok := oauth.MatchRedirectURI(req.Client.RedirectURIs, c.RedirectURI); !ok {
+		return nil, oauth.Errorf(oauth.InvalidGrant, "redirect_uri is no longer registered for this client")
+	}
 	switch {
 	case c.CodeChallenge != "":
 		if verifier == "" {
@@ -76,7 +81,12 @@ func (g *codeGrant) Handle(ctx context.Context, req *Request) (*Response, error)
 	if err != nil || u.Disabled {
 		return nil, invalid
 	}
-	scopes := intersect(c.Scopes, oauth.UserScopes(u.Scopes))
+	// The code is spent either way (ConsumeAuthCode is the one atomic
+	// step): a public client over its budget must start a new flow.
+	if err := req.prove(); err != nil {
+		return nil, err
+	}
+	scopes := oauth.StillGranted(c.Scopes, u.Scopes, req.Client.Scopes)
 	return h.issue(ctx, grantInfo{
 		Subject: u.ID, UserID: u.ID, Username: u.Username, Client: req.Client, Scopes: scopes, AuthTime: c.AuthTime,
 		Nonce: c.Nonce, FamilyID: c.GrantID,

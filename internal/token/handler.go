@@ -43,6 +43,28 @@ type Request struct {
 	// Scopes are the parsed `scope` parameter (nil when absent).
 	Scopes []string
 	Actor  manage.Actor
+
+	// proved is set once the caller proved something (see prove).
+	proved bool
+	// limit charges the client's budget (Handler.Limit), nil for none.
+	limit func() error
+}
+
+// prove is called by a grant once the request proved something beyond a
+// client_id — a valid refresh token, code and verifier, or password — and
+// before it changes any state. A confidential client proved itself with
+// its secret before the grant ran; a public client proves nothing by its
+// client_id, so its budget is charged only here: junk from anyone must not
+// spend it (issue 13 item 6). An error (429) refuses the request.
+func (r *Request) prove() error {
+	if r.proved {
+		return nil
+	}
+	r.proved = true
+	if r.limit == nil {
+		return nil
+	}
+	return r.limit()
 }
 
 // Response is a successful token response (RFC 6749 §5.1).
@@ -59,6 +81,18 @@ type Response struct {
 	// subject and jti are for the audit event only.
 	subject string `json:"-"`
 	jti     string `json:"-"`
+}
+
+// FailureBudget counts the token endpoint's failed requests per caller
+// address. Both methods may set headers on w and return an *oauth.Error
+// with status 429 to refuse the request.
+type FailureBudget interface {
+	// Check refuses when the caller's address has spent its budget; it
+	// spends nothing.
+	Check(w http.ResponseWriter, r *http.Request) error
+	// Spend counts one failed request of the caller's address; it refuses
+	// when the budget was spent already.
+	Spend(w http.ResponseWriter, r *http.Request) error
 }
 
 // Handler serves the token endpoint. Fields are set by the wiring.
@@ -84,10 +118,19 @@ type Handler struct {
 	Now           func() time.Time
 	// ActorFrom extracts IP, user agent and request id.
 	ActorFrom func(r *http.Request) manage.Actor
-	// Limit, when set, is asked after client authentication whether the
-	// client may have a token now; it may set headers on w and returns an
-	// error (an *oauth.Error with status 429) to refuse.
+	// Limit, when set, is asked whether the client may have a token now,
+	// once the request proved itself: for a confidential client after its
+	// secret was checked, for a public client only after its grant
+	// accepted the refresh token, the code and verifier or the password
+	// (Request.prove). It may set headers on w and returns an error (an
+	// *oauth.Error with status 429) to refuse.
 	Limit func(w http.ResponseWriter, r *http.Request, c store.Client) error
+	// Failures, when set, is the budget of failed requests per caller
+	// address: a request that fails before it proved anything (unknown
+	// client, wrong secret, a public client's invalid refresh token, code
+	// or password) spends it, and a public client's request from an
+	// address whose budget is spent is refused before its grant runs.
+	Failures FailureBudget
 	// Observe, when set, learns the outcome and duration of every request
 	// (for metrics); grant is "" when the grant type was unusable.
 	Observe func(grant string, err error, d time.Duration)
@@ -106,7 +149,10 @@ type Handler struct {
 }
 
 // Mount registers the endpoint and its /token alias. Disabled grants are
-// not registered at all.
+// not registered at all. The alias takes what FastAPI's
+// OAuth2PasswordRequestForm sends, where grant_type is optional: a request
+// there with username and password and no grant_type is the password
+// grant (SPEC §3); /oauth2/token requires grant_type (RFC 6749 §4.3.2).
 func (h *Handler) Mount(mux *http.ServeMux) {
 	if h.Clients == nil {
 		h.Clients = &clientauth.Authenticator{Store: h.Store, TTL: -1}
@@ -119,8 +165,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	add(&refreshGrant{h: h})
 	add(&clientCredentialsGrant{h: h})
 	add(&codeGrant{h: h})
-	mux.HandleFunc("POST /oauth2/token", h.handleToken)
-	mux.HandleFunc("POST /token", h.handleToken)
+	mux.HandleFunc("POST /oauth2/token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, false) })
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, true) })
 }
 
 func (h *Handler) now() time.Time {
@@ -130,9 +176,9 @@ func (h *Handler) now() time.Time {
 	return store.Normalize(time.Now())
 }
 
-func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request, alias bool) {
 	start := time.Now()
-	resp, grant, err := h.serve(w, r)
+	resp, grant, err := h.serve(w, r, alias)
 	if h.Observe != nil {
 		h.Observe(grant, err, time.Since(start))
 	}
@@ -147,13 +193,14 @@ func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeResponse(w, resp)
 }
 
-// serve handles one token request; grant is the grant type once known.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (resp *Response, grant string, err error) {
+// serve handles one token request (on the /token alias when alias is
+// set); grant is the grant type once known.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, alias bool) (resp *Response, grant string, err error) {
 	form, oerr := oauth.ParseForm(r, h.MaxBody)
 	if oerr != nil {
 		return nil, "", oerr
 	}
-	gt, oerr := oauth.Required(form, "grant_type")
+	gt, oerr := grantType(form, alias)
 	if oerr != nil {
 		return nil, "", oerr
 	}
@@ -168,29 +215,28 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (resp *Response,
 	client, err := h.authenticateClient(r, form, g)
 	if err != nil {
 		h.recordFailure(r.Context(), actor, gt, err)
-		return nil, gt, err
+		return nil, gt, h.unproved(w, r, err)
 	}
-	if !contains(client.GrantTypes, gt) {
-		err := oauth.Errorf(oauth.UnauthorizedClient, "client is not allowed to use grant_type %s", gt)
-		h.recordFailure(r.Context(), actor, gt, err)
-		return nil, gt, err
-	}
+	req := &Request{Form: form, Client: client, Actor: actor}
 	if h.Limit != nil {
-		if err := h.Limit(w, r, client); err != nil {
+		req.limit = func() error { return h.Limit(w, r, client) }
+	}
+	if !client.Public {
+		// The secret was the proof.
+		if err := req.prove(); err != nil {
+			return nil, gt, err
+		}
+	} else if h.Failures != nil {
+		if err := h.Failures.Check(w, r); err != nil {
 			return nil, gt, err
 		}
 	}
-	req := &Request{Form: form, Client: client, Actor: actor}
-	if s, oerr := oauth.Single(form, "scope"); oerr != nil {
-		return nil, gt, oerr
-	} else if s != "" {
-		if req.Scopes, oerr = oauth.ParseScope(s); oerr != nil {
-			return nil, gt, oerr
-		}
-	}
-	resp, err = g.Handle(r.Context(), req)
+	resp, err = h.handle(r.Context(), g, req)
 	if err != nil {
 		h.recordFailure(r.Context(), actor, gt, err)
+		if !req.proved {
+			err = h.unproved(w, r, err)
+		}
 		return nil, gt, err
 	}
 	if actor.ID == "" {
@@ -202,6 +248,53 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (resp *Response,
 		h.record(r.Context(), actor, audit.TokenIssued, resp.subject, "success", "grant="+gt+" jti="+resp.jti)
 	}
 	return resp, gt, nil
+}
+
+// grantType returns the request's grant_type. On the alias, a request
+// without one (absent or empty) that carries a username and a password is
+// the password grant.
+func grantType(form url.Values, alias bool) (string, *oauth.Error) {
+	gt, oerr := oauth.Single(form, "grant_type")
+	switch {
+	case oerr != nil:
+		return "", oerr
+	case gt != "":
+		return gt, nil
+	case alias && form.Get("username") != "" && form.Get("password") != "":
+		return string(oauth.GrantPassword), nil
+	}
+	return "", oauth.Errorf(oauth.InvalidRequest, "missing parameter: grant_type")
+}
+
+// handle checks what every grant needs and runs g.
+func (h *Handler) handle(ctx context.Context, g Grant, req *Request) (*Response, error) {
+	gt := string(g.GrantType())
+	if !contains(req.Client.GrantTypes, gt) {
+		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client is not allowed to use grant_type %s", gt)
+	}
+	if s, oerr := oauth.Single(req.Form, "scope"); oerr != nil {
+		return nil, oerr
+	} else if s != "" {
+		if req.Scopes, oerr = oauth.ParseScope(s); oerr != nil {
+			return nil, oerr
+		}
+	}
+	return g.Handle(ctx, req)
+}
+
+// unproved answers a request that failed before it proved anything: the
+// failure is charged to the caller's address, and once the address's
+// budget is spent the answer is its 429 instead of err. Refusals that are
+// not the caller's failure (429, 5xx) are not charged.
+func (h *Handler) unproved(w http.ResponseWriter, r *http.Request, err error) error {
+	var oe *oauth.Error
+	if h.Failures == nil || !errors.As(err, &oe) || oe.StatusCode() >= 500 || oe.StatusCode() == http.StatusTooManyRequests {
+		return err
+	}
+	if lerr := h.Failures.Spend(w, r); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // authenticateClient implements RFC 6749 §2.3 for the token endpoint.

@@ -29,6 +29,9 @@ func (g *passwordGrant) Handle(ctx context.Context, req *Request) (*Response, er
 	if err != nil {
 		return nil, loginError(err)
 	}
+	if err := req.prove(); err != nil {
+		return nil, err
+	}
 	scopes, oerr := oauth.NarrowForUser(req.Scopes, u.Scopes, req.Client.Scopes)
 	if oerr != nil {
 		return nil, oerr

@@ -57,9 +57,14 @@ func (g *refreshGrant) Handle(ctx context.Context, req *Request) (*Response, err
 	if err != nil || u.Disabled {
 		return nil, invalid
 	}
+	// A real token (even a used one, whose replay is handled below).
+	if err := req.prove(); err != nil {
+		return nil, err
+	}
 	// The token keeps its scopes (RFC 6749 §6); the access token may be
-	// narrowed, never widened, and never beyond what the user has now.
-	scopes, err := narrow(req.Scopes, intersect(old.Scopes, oauth.UserScopes(u.Scopes)))
+	// narrowed, never widened, and never beyond what the user has now and
+	// the client's registration allows now.
+	scopes, err := narrow(req.Scopes, oauth.StillGranted(old.Scopes, u.Scopes, req.Client.Scopes))
 	if err != nil {
 		return nil, err
 	}
@@ -112,16 +117,6 @@ func (g *refreshGrant) revokeFamily(ctx context.Context, req *Request, old store
 		}
 	}
 	h.record(ctx, req.Actor, audit.TokenReuseDetected, old.UserID, "failure", "family="+old.FamilyID)
-}
-
-func intersect(a, b []string) []string {
-	var out []string
-	for _, s := range a {
-		if contains(b, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -91,6 +91,7 @@ func runShared(t *testing.T, newLimiter func(t *testing.T) ratelimit.Limiter) {
 	t.Run("Unlimited", func(t *testing.T) { testUnlimited(t, newLimiter(t)) })
 	t.Run("DefaultBurstIsOne", func(t *testing.T) { testDefaultBurst(t, newLimiter(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newLimiter(t)) })
+	t.Run("PeekCountsNothing", func(t *testing.T) { testPeek(t, newLimiter(t)) })
 }
 
 func mustAllow(t *testing.T, l ratelimit.Limiter, key string, lim ratelimit.Limit) ratelimit.Result {
@@ -100,6 +101,39 @@ func mustAllow(t *testing.T, l ratelimit.Limiter, key string, lim ratelimit.Limi
 		t.Fatalf("Allow(%q, %v) error = %v", key, lim, err)
 	}
 	return r
+}
+
+// testPeek: Peek answers what Allow would, and counts nothing.
+func testPeek(t *testing.T, l ratelimit.Limiter) {
+	k := key("peek")
+	peek := func() ratelimit.Result {
+		t.Helper()
+		r, err := l.Peek(t.Context(), k, hourlyLimit())
+		if err != nil {
+			t.Fatalf("Peek(%q) error = %v", k, err)
+		}
+		return r
+	}
+	for i := range 3 {
+		for range 5 {
+			if r := peek(); !r.Allowed || r.Limit != 3 || r.Remaining != 2-i {
+				t.Fatalf("peek before event %d: got %+v, want allowed, limit 3, remaining %d", i+1, r, 2-i)
+			}
+		}
+		if r := mustAllow(t, l, k, hourlyLimit()); !r.Allowed || r.Remaining != 2-i {
+			t.Fatalf("event %d after peeks: got %+v, want allowed with remaining %d (peeks counted)", i+1, r, 2-i)
+		}
+	}
+	r := peek()
+	if r.Allowed || r.Remaining != 0 || r.RetryAfter <= 0 || r.RetryAfter > time.Hour {
+		t.Errorf("peek after the burst: got %+v, want denied, remaining 0, retry after in (0, 1h]", r)
+	}
+	if r := mustAllow(t, l, k, hourlyLimit()); r.Allowed {
+		t.Errorf("4th event allowed: %+v", r)
+	}
+	if r, err := l.Peek(t.Context(), k, ratelimit.Limit{}); err != nil || !r.Allowed {
+		t.Errorf("Peek unlimited = %+v, %v; want allowed", r, err)
+	}
 }
 
 func testBurstThenDeny(t *testing.T, l ratelimit.Limiter) {
