@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/text"
 )
 
 // Action names what happened, as a dotted "noun.verb" string.
@@ -70,7 +70,7 @@ const (
 )
 
 // MaxFieldLen bounds every string field of a recorded event, in bytes.
-// Longer values (an attacker's 1 MiB User-Agent) are cut at a UTF-8
+// Longer values (an attacker's 1 MiB User-Agent) are cut at a character
 // boundary so that one request cannot bloat the log.
 const MaxFieldLen = 512
 
@@ -103,7 +103,9 @@ type Event struct {
 // caller writes its event together with every event that arrived while the
 // previous batch was being written, so a burst of security events costs a
 // few transactions instead of one each. Record still returns only once its
-// own event is stored.
+// own event is stored. When a batch fails, its events are written again one
+// by one, so that an event the store refuses loses no other: it alone gets
+// the error (and its ERROR log line, with every field).
 type Recorder struct {
 	Store  store.AuditLog
 	Logger *slog.Logger
@@ -170,12 +172,19 @@ func (r *Recorder) appendEvent(ctx context.Context, ae store.AuditEvent) (store.
 		}
 		// The batch holds other callers' events: do not let this
 		// caller's cancellation drop them.
-		out, err := ba.AppendAuditBatch(context.WithoutCancel(ctx), es, ChainHash)
+		wctx := context.WithoutCancel(ctx)
+		out, err := ba.AppendAuditBatch(wctx, es, ChainHash)
 		for i, q := range batch {
-			if err != nil {
-				q.err = err
-			} else {
+			switch {
+			case err == nil:
 				q.out = out[i]
+			case len(batch) == 1:
+				q.err = err
+			default:
+				// One event the store refused fails the whole
+				// transaction: write each alone, in order, so that
+				// it loses no other.
+				q.out, q.err = r.Store.AppendAudit(wctx, q.e, ChainHash)
 			}
 			close(q.done)
 		}
@@ -193,7 +202,10 @@ func (r *Recorder) now() time.Time {
 // Record appends e to the hash-chained audit log (through
 // [store.AuditLog.AppendAudit] with [ChainHash]) and logs it. The event
 // time is the recorder's clock, normalised to UTC microseconds. String
-// fields longer than [MaxFieldLen] are truncated. It returns an error when
+// fields are made storable with [text.Clip]: invalid UTF-8 and NUL bytes
+// become U+FFFD, and fields longer than [MaxFieldLen] are cut on a
+// character boundary, so every backend stores the same text and a
+// hostile User-Agent cannot keep an event out of the log. It returns an error when
 // the action is empty or the store write fails; the log line is written
 // either way, so a database outage still leaves a trace.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
@@ -239,6 +251,7 @@ func (r *Recorder) log(ctx context.Context, e store.AuditEvent, err error) {
 		slog.String("actor", e.Actor),
 		slog.String("target", e.Target),
 		slog.String("ip", e.IP),
+		slog.String("user_agent", e.UserAgent),
 		slog.String("request_id", e.RequestID),
 		slog.String("result", e.Result),
 		slog.String("reason", e.Reason),
@@ -254,14 +267,4 @@ func (r *Recorder) log(ctx context.Context, e store.AuditEvent, err error) {
 	r.Logger.LogAttrs(ctx, level, "audit", attrs...)
 }
 
-// clip cuts s to at most MaxFieldLen bytes without splitting a rune.
-func clip(s string) string {
-	if len(s) <= MaxFieldLen {
-		return s
-	}
-	i := MaxFieldLen
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
-}
+func clip(s string) string { return text.Clip(s, MaxFieldLen) }

@@ -30,6 +30,12 @@ var ErrNotFound = errors.New("store: not found")
 // ErrConflict is returned when a write would violate a unique constraint.
 var ErrConflict = errors.New("store: conflict")
 
+// ErrInvalidText is returned when a record to be written holds text that
+// is not valid UTF-8 or holds a NUL byte. Every backend refuses it alike
+// (PostgreSQL cannot store it, and SQLite must not store what PostgreSQL
+// would refuse); callers make text storable first.
+var ErrInvalidText = errors.New("store: text is not valid UTF-8 or holds a NUL byte")
+
 // ErrUsed is returned by single-use operations (ConsumeAuthCode,
 // RotateRefreshToken) when the record exists but was already used. The
 // record is returned alongside it so the caller can react to the replay.

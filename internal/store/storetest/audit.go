@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -121,6 +122,8 @@ func testAudit(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("RefusesInvalidText", func(t *testing.T) { testAuditRefusesInvalidText(t, open) })
+
 	t.Run("Prune", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
@@ -148,4 +151,51 @@ func testAudit(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("PrevHash after pruning everything = %x, want the last Hash %x", next.PrevHash, ev[3].Hash)
 		}
 	})
+}
+
+// auditBatcher is the optional batch append of a store (sqlstore has it;
+// audit.Recorder group-commits through it).
+type auditBatcher interface {
+	AppendAuditBatch(ctx context.Context, es []store.AuditEvent, hash func(store.AuditEvent) []byte) ([]store.AuditEvent, error)
+}
+
+// testAuditRefusesInvalidText: an event with text no backend can hold
+// (invalid UTF-8, a NUL byte) is refused with ErrInvalidText on every
+// backend alike, nothing of it is stored and the chain head stays where
+// it was, so the next event continues the chain.
+func testAuditRefusesInvalidText(t *testing.T, open func(t *testing.T) store.Store) {
+	bad := []struct {
+		name string
+		e    store.AuditEvent
+	}{
+		{"invalid utf-8 user agent", store.AuditEvent{Action: "login.failed", UserAgent: "curl/\xff"}},
+		{"split rune in reason", store.AuditEvent{Action: "login.failed", Reason: "caf\xc3"}},
+		{"NUL in actor", store.AuditEvent{Action: "login.failed", Actor: "a\x00b"}},
+		{"invalid utf-8 action", store.AuditEvent{Action: "login.\xfe"}},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			ctx := t.Context()
+			first := mustAppend(t, s, store.AuditEvent{Time: at(0), Action: "user.created", Result: "success"})
+			tc.e.Time = at(time.Second)
+			if _, err := s.AppendAudit(ctx, tc.e, auditHash); !errors.Is(err, store.ErrInvalidText) {
+				t.Errorf("AppendAudit(%q) error = %v, want ErrInvalidText", tc.name, err)
+			}
+			if b, ok := s.(auditBatcher); ok {
+				good := store.AuditEvent{Time: at(time.Second), Action: "user.created", Result: "success"}
+				if _, err := b.AppendAuditBatch(ctx, []store.AuditEvent{good, tc.e, good}, auditHash); !errors.Is(err, store.ErrInvalidText) {
+					t.Errorf("AppendAuditBatch(good, %q, good) error = %v, want ErrInvalidText", tc.name, err)
+				}
+			}
+			next := mustAppend(t, s, store.AuditEvent{Time: at(2 * time.Second), Action: "user.created", Result: "success"})
+			got, err := s.ListAudit(ctx, store.AuditFilter{})
+			mustOK(t, "ListAudit", err)
+			diff(t, "ListAudit after a refused event", []store.AuditEvent{first, next}, got)
+			checkChain(t, got)
+			if next.Seq != first.Seq+1 {
+				t.Errorf("Seq after a refused event = %d, want %d", next.Seq, first.Seq+1)
+			}
+		})
+	}
 }
