@@ -88,7 +88,7 @@ func (e *env) auditCommand() *cobra.Command {
 
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "check the audit log's hash chain for edited or deleted events",
+		Short: "check the audit log's hash chain and its stored head for edited, deleted or added events; says how many it checked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {

@@ -299,6 +299,15 @@ type AuditFilter struct {
 	Limit    int   // 0 = all
 }
 
+// AuditHead is where the audit chain ends: the Seq and Hash of the newest
+// event ever appended (zero for a log that never had one). The store keeps
+// it apart from the events, updated in the transaction of every append,
+// so that deleting the newest events, or all of them, shows.
+type AuditHead struct {
+	Seq  int64
+	Hash []byte
+}
+
 // AuditLog stores audit events.
 type AuditLog interface {
 	// AppendAudit assigns Seq and PrevHash and computes Hash with the
@@ -309,6 +318,9 @@ type AuditLog interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	// PruneAudit deletes events older than before and returns how many.
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	// GetAuditHead returns the chain head. Deleting events (PruneAudit
+	// included) never moves it.
+	GetAuditHead(ctx context.Context) (AuditHead, error)
 }
 
 // ---------------------------------------------------------------- revocations

@@ -117,6 +117,18 @@ func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 	return es, nil
 }
 
+// GetAuditHead returns the chain head: the one row of audit_head, which
+// every append updates in its own transaction and which pruning and
+// deleting events leave alone.
+func (db *DB) GetAuditHead(ctx context.Context) (store.AuditHead, error) {
+	var h store.AuditHead
+	err := db.read.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
+	if err != nil {
+		return store.AuditHead{}, fmt.Errorf("get audit head: %w", err)
+	}
+	return h, nil
+}
+
 // PruneAudit deletes events whose Time is before before and returns how
 // many. The chain head is kept, so later appends continue the chain.
 func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {

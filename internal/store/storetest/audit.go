@@ -124,6 +124,38 @@ func testAudit(t *testing.T, open func(t *testing.T) store.Store) {
 
 	t.Run("RefusesInvalidText", func(t *testing.T) { testAuditRefusesInvalidText(t, open) })
 
+	t.Run("Head", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		head := func(when string, want store.AuditHead) {
+			t.Helper()
+			got, err := s.GetAuditHead(ctx)
+			mustOK(t, "GetAuditHead "+when, err)
+			diff(t, "GetAuditHead "+when, want, got)
+		}
+		head("of an empty log", store.AuditHead{})
+		mustAppend(t, s, store.AuditEvent{Time: at(0), Action: "x.y", Result: "success"})
+		last := mustAppend(t, s, store.AuditEvent{Time: at(time.Hour), Action: "x.y", Result: "success"})
+		head("after appends", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
+		if b, ok := s.(auditBatcher); ok {
+			out, err := b.AppendAuditBatch(ctx, []store.AuditEvent{
+				{Time: at(2 * time.Hour), Action: "x.y"}, {Time: at(3 * time.Hour), Action: "x.y"},
+			}, auditHash)
+			mustOK(t, "AppendAuditBatch", err)
+			last = out[len(out)-1]
+			head("after a batch", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
+		}
+		if _, err := s.AppendAudit(ctx, store.AuditEvent{Time: at(4 * time.Hour), Action: "x.y", Reason: "\xff"}, auditHash); err == nil {
+			t.Fatal("AppendAudit(invalid text) error = nil")
+		}
+		head("after a refused append", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
+		// The head outlives the events: deleting them (a prune, or
+		// someone with SQL access) leaves it where the chain ended.
+		_, err := s.PruneAudit(ctx, at(24*time.Hour))
+		mustOK(t, "PruneAudit(all)", err)
+		head("after pruning everything", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
+	})
+
 	t.Run("Prune", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
