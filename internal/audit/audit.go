@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,11 +64,37 @@ const (
 	AuditPruned Action = "audit.pruned"
 )
 
+// Actions returns every action gatehouse records, in declaration order,
+// so that a filter can refuse a name no event can carry. A new Action
+// constant belongs here too (a test parses this file to check).
+func Actions() []Action {
+	return []Action{
+		LoginSucceeded, LoginFailed, LoginLocked,
+		TokenIssued, TokenRefreshed, TokenRevoked, TokenReuseDetected,
+		CodeIssued, CodeReplayed,
+		ConsentGranted, ConsentDenied,
+		APIKeyCreated, APIKeyUsed, APIKeyRevoked, APIKeyRotated, APIKeyUpdated,
+		ClientCreated, ClientUpdated, ClientDeleted, ClientSecretRotated,
+		UserCreated, UserDisabled, UserEnabled, UserPasswordChanged, UserLoggedOut, UserUpdated,
+		KeyCreated, KeyRotated, KeyRevoked,
+		RateLimitExceeded,
+		AuditPruned,
+	}
+}
+
+// KnownAction reports whether s names one of [Actions].
+func KnownAction(s string) bool {
+	return slices.Contains(Actions(), Action(s))
+}
+
 // Results of an event.
 const (
 	ResultSuccess = "success"
 	ResultFailure = "failure"
 )
+
+// KnownResult reports whether s is [ResultSuccess] or [ResultFailure].
+func KnownResult(s string) bool { return s == ResultSuccess || s == ResultFailure }
 
 // MaxFieldLen bounds every string field of a recorded event, in bytes.
 // Longer values (an attacker's 1 MiB User-Agent) are cut at a character

@@ -290,13 +290,18 @@ type AuditEvent struct {
 
 // AuditFilter selects audit events. Zero fields do not filter.
 type AuditFilter struct {
-	Since    time.Time
-	Until    time.Time
-	Actor    string
-	Action   string
-	Result   string
-	AfterSeq int64 // cursor
-	Limit    int   // 0 = all
+	Since  time.Time
+	Until  time.Time
+	Actor  string
+	Actors []string // any of these (at most a few: one query per length)
+	Action string
+	Result string
+	// AfterSeq and BeforeSeq bound Seq (exclusive): the cursor of an
+	// oldest-first and of a newest-first listing.
+	AfterSeq  int64
+	BeforeSeq int64
+	Desc      bool // newest first (Seq descending); Limit then keeps the newest
+	Limit     int  // 0 = all
 }
 
 // AuditHead is where the audit chain ends: the Seq and Hash of the newest
@@ -314,7 +319,7 @@ type AuditLog interface {
 	// given function, serialising concurrent appends so the chain has no
 	// forks. It returns the stored event.
 	AppendAudit(ctx context.Context, e AuditEvent, hash func(AuditEvent) []byte) (AuditEvent, error)
-	// ListAudit returns events in Seq order.
+	// ListAudit returns events in Seq order (descending with Desc).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	// PruneAudit deletes events older than before and returns how many.
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)

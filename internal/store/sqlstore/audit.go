@@ -85,13 +85,24 @@ func (db *DB) AppendAudit(ctx context.Context, e store.AuditEvent, hash func(sto
 }
 
 // ListAudit returns the events matching every non-zero field of f in Seq
-// order: Seq > AfterSeq, Since <= Time < Until, equal Actor, Action and
-// Result, at most Limit (0 = all).
+// order (descending with f.Desc): AfterSeq < Seq < BeforeSeq,
+// Since <= Time < Until, equal Actor, Action and Result, Actor one of
+// Actors, at most Limit (0 = all).
 func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
 	var (
 		where = []string{"seq > ?"}
 		args  = []any{f.AfterSeq}
 	)
+	if f.BeforeSeq != 0 {
+		where = append(where, "seq < ?")
+		args = append(args, f.BeforeSeq)
+	}
+	if len(f.Actors) > 0 {
+		where = append(where, "actor IN (?"+strings.Repeat(", ?", len(f.Actors)-1)+")")
+		for _, a := range f.Actors {
+			args = append(args, a)
+		}
+	}
 	if !f.Since.IsZero() {
 		where = append(where, "time >= ?")
 		args = append(args, db.d.tm(f.Since))
@@ -107,9 +118,13 @@ func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 		}
 	}
 	args = append(args, limit(f.Limit))
-	// At most 2^5 distinct query strings, so the dialect's rebind cache
-	// stays small.
-	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`
+	order := ` ORDER BY seq LIMIT ?`
+	if f.Desc {
+		order = ` ORDER BY seq DESC LIMIT ?`
+	}
+	// At most 2^7 distinct query strings per length of Actors, so the
+	// dialect's rebind cache stays small.
+	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") + order
 	es, err := queryAll(ctx, db, db.read, query, scanAudit, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)

@@ -114,6 +114,13 @@ func testAudit(t *testing.T, open func(t *testing.T) store.Store) {
 				Since: at(0), Until: at(time.Hour), Actor: "u1", Action: "login.succeeded", Result: "success", AfterSeq: ev[0].Seq, Limit: 5,
 			}, []store.AuditEvent{ev[1]}},
 			{"nothing matches", store.AuditFilter{Actor: "u1", Result: "success", Action: "login.failed"}, nil},
+			{"any of actors", store.AuditFilter{Actors: []string{"u2", "c1", "nobody"}}, []store.AuditEvent{ev[2], ev[3]}},
+			{"any of actors and actor", store.AuditFilter{Actor: "u2", Actors: []string{"u2", "c1"}}, []store.AuditEvent{ev[2]}},
+			{"newest first", store.AuditFilter{Desc: true}, []store.AuditEvent{ev[4], ev[3], ev[2], ev[1], ev[0]}},
+			{"newest first, limit", store.AuditFilter{Desc: true, Limit: 2}, []store.AuditEvent{ev[4], ev[3]}},
+			{"before seq", store.AuditFilter{BeforeSeq: ev[2].Seq}, ev[:2]},
+			{"newest first before seq", store.AuditFilter{Desc: true, BeforeSeq: ev[3].Seq, Limit: 2}, []store.AuditEvent{ev[2], ev[1]}},
+			{"newest first with filters", store.AuditFilter{Desc: true, Actor: "u1", AfterSeq: ev[0].Seq}, []store.AuditEvent{ev[4], ev[1]}},
 		}
 		for _, tc := range tests {
 			got, err := s.ListAudit(ctx, tc.f)
