@@ -132,7 +132,9 @@ type Event struct {
 // few transactions instead of one each. Record still returns only once its
 // own event is stored. When a batch fails, its events are written again one
 // by one, so that an event the store refuses loses no other: it alone gets
-// the error (and its ERROR log line, with every field).
+// the error (and its ERROR log line, with every field). A store that keeps
+// failing is taken for down after two failures in a row; the rest of the
+// batch then gets the error without another try.
 type Recorder struct {
 	Store  store.AuditLog
 	Logger *slog.Logger
@@ -201,21 +203,51 @@ func (r *Recorder) appendEvent(ctx context.Context, ae store.AuditEvent) (store.
 		// caller's cancellation drop them.
 		wctx := context.WithoutCancel(ctx)
 		out, err := ba.AppendAuditBatch(wctx, es, ChainHash)
-		for i, q := range batch {
-			switch {
-			case err == nil:
+		switch {
+		case err == nil:
+			for i, q := range batch {
 				q.out = out[i]
-			case len(batch) == 1:
-				q.err = err
-			default:
-				// One event the store refused fails the whole
-				// transaction: write each alone, in order, so that
-				// it loses no other.
-				q.out, q.err = r.Store.AppendAudit(wctx, q.e, ChainHash)
 			}
+		case len(batch) == 1:
+			batch[0].err = err
+		default:
+			r.appendOneByOne(wctx, batch)
+		}
+		for _, q := range batch {
 			close(q.done)
 		}
 		r.mu.Lock()
+	}
+}
+
+// maxOutageRetries is how many single appends in a row may fail, other
+// than by refusing their event's text, before appendOneByOne takes the
+// store for down and fails the rest of the batch without trying.
+const maxOutageRetries = 2
+
+// appendOneByOne writes the events of a failed batch alone, in order: one
+// event the store refuses fails a whole transaction, and must lose no
+// other. A store that is down would fail every one of them, each after
+// its own timeout, while every caller waits; so after maxOutageRetries
+// failures in a row the remaining events get the last error untried.
+func (r *Recorder) appendOneByOne(ctx context.Context, batch []*pendingEvent) {
+	var (
+		failures int
+		lastErr  error
+	)
+	for _, q := range batch {
+		if failures >= maxOutageRetries {
+			q.err = lastErr
+			continue
+		}
+		q.out, q.err = r.Store.AppendAudit(ctx, q.e, ChainHash)
+		switch {
+		case q.err == nil, errors.Is(q.err, store.ErrInvalidText):
+			failures = 0
+		default:
+			failures++
+			lastErr = q.err
+		}
 	}
 }
 

@@ -143,3 +143,53 @@ func waitQueued(t *testing.T, r *Recorder, n int) {
 	}
 	t.Fatalf("%d events never queued behind the batch being written", n)
 }
+
+// downLog is a store that is down: every batch and every single append
+// fails, and it counts the single appends.
+type downLog struct {
+	store.AuditLog
+	mu      sync.Mutex
+	singles int
+	hold    chan struct{}
+	first   sync.Once
+}
+
+func (d *downLog) AppendAuditBatch(context.Context, []store.AuditEvent, func(store.AuditEvent) []byte) ([]store.AuditEvent, error) {
+	d.first.Do(func() { <-d.hold })
+	return nil, errors.New("database is locked")
+}
+
+func (d *downLog) AppendAudit(context.Context, store.AuditEvent, func(store.AuditEvent) []byte) (store.AuditEvent, error) {
+	d.mu.Lock()
+	d.singles++
+	d.mu.Unlock()
+	return store.AuditEvent{}, errors.New("database is locked")
+}
+
+// TestGroupCommitRetryStopsWhenTheStoreIsDown: retrying a failed batch
+// event by event is for an event the store refuses, not for an outage:
+// when the store keeps failing, the retries stop after a few, so that a
+// batch of 256 does not cost 256 more timeouts while every caller waits.
+func TestGroupCommitRetryStopsWhenTheStoreIsDown(t *testing.T) {
+	log := &downLog{hold: make(chan struct{})}
+	rec := &Recorder{Store: log, Now: func() time.Time { return t0 }}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = rec.Record(t.Context(), Event{Action: UserCreated}) })
+	waitQueued(t, rec, 0)
+	const n = 50
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = rec.Record(t.Context(), Event{Action: LoginFailed}) })
+	}
+	waitQueued(t, rec, n)
+	close(log.hold)
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "database is locked") {
+			t.Fatalf("Record #%d error = %v, want the store's error", i, err)
+		}
+	}
+	if log.singles > 2 {
+		t.Errorf("%d single appends after the batch failed, want at most 2 while the store is down", log.singles)
+	}
+}
