@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/text"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -400,7 +401,7 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 }
 
 func (s *Server) actor(r *http.Request) manage.Actor {
-	a := manage.Actor{UserAgent: truncate(r.UserAgent(), 256), RequestID: httpmw.RequestIDFrom(r.Context())}
+	a := manage.Actor{UserAgent: text.Clip(r.UserAgent(), 256), RequestID: httpmw.RequestIDFrom(r.Context())}
 	if ip := httpmw.ClientIPFrom(r.Context()); ip.IsValid() {
 		a.IP = ip.String()
 	}
@@ -533,11 +534,4 @@ func loadSecret(cfg Config, log *slog.Logger) ([]byte, error) {
 	log.Warn("GATEHOUSE_SECRET is not set: generated a master secret and saved it beside the database; "+
 		"keep it safe and back it up with the database", "path", path)
 	return sec[:], nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

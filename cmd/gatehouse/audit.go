@@ -3,92 +3,81 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/manage"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// auditJSON is the `audit --json` shape (SPEC §2).
-type auditJSON struct {
-	Seq       int64     `json:"seq"`
-	Time      time.Time `json:"time"`
-	Action    string    `json:"action"`
-	Actor     string    `json:"actor"`
-	Target    string    `json:"target"`
-	IP        string    `json:"ip"`
-	UserAgent string    `json:"user_agent"`
-	RequestID string    `json:"request_id"`
-	Result    string    `json:"result"`
-	Reason    string    `json:"reason"`
-}
-
 func (e *env) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "show the audit log",
-		Args:  cobra.NoArgs,
+		Short: "show the audit log, newest first",
+		Long: `Show the audit log, newest first (--reverse: oldest first). --limit keeps
+the newest events. --actor takes a username, a client id, an id, cli or
+apikey:<key id>; --action must be a known action and --result success or
+failure. --since and --until take a duration back from now (1h, 7d) or an
+RFC 3339 time. Users and clients are named beside their ids.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var f store.AuditFilter
-			since, _ := cmd.Flags().GetString("since")
+			f := store.AuditFilter{Desc: true}
 			f.Actor, _ = cmd.Flags().GetString("actor")
 			f.Action, _ = cmd.Flags().GetString("action")
 			f.Result, _ = cmd.Flags().GetString("result")
 			f.Limit, _ = cmd.Flags().GetInt("limit")
-			if since != "" {
-				d, err := manage.ParseDuration(since)
-				if err != nil {
-					return fmt.Errorf("--since: %w", err)
+			reverse, _ := cmd.Flags().GetBool("reverse")
+			now := time.Now()
+			for _, b := range []struct {
+				name string
+				t    *time.Time
+			}{{"since", &f.Since}, {"until", &f.Until}} {
+				if s, _ := cmd.Flags().GetString(b.name); s != "" {
+					t, err := manage.ParseTimeBound("--"+b.name, s, now)
+					if err != nil {
+						return err
+					}
+					*b.t = t
 				}
-				f.Since = time.Now().Add(-d)
-			}
-			if until, _ := cmd.Flags().GetString("until"); until != "" {
-				d, err := manage.ParseDuration(until)
-				if err != nil {
-					return fmt.Errorf("--until: %w", err)
-				}
-				f.Until = time.Now().Add(-d)
-			}
-			if f.Result != "" && f.Result != audit.ResultSuccess && f.Result != audit.ResultFailure {
-				return fmt.Errorf("--result %q: want success or failure", f.Result)
 			}
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
 				evs, err := s.Manager().ListAudit(ctx, f)
 				if err != nil {
 					return err
 				}
+				if reverse {
+					slices.Reverse(evs)
+				}
 				if jsonFlag(cmd) {
-					out := make([]auditJSON, len(evs))
-					for i, ev := range evs {
-						out[i] = auditJSON{Seq: ev.Seq, Time: ev.Time, Action: ev.Action, Actor: ev.Actor, Target: ev.Target,
-							IP: ev.IP, UserAgent: ev.UserAgent, RequestID: ev.RequestID, Result: ev.Result, Reason: ev.Reason}
+					if evs == nil {
+						evs = []manage.AuditEntry{}
 					}
-					return e.printJSON(out)
+					return e.printJSON(evs)
 				}
 				rows := make([][]string, len(evs))
 				for i, ev := range evs {
-					rows[i] = []string{ev.Time.Format(time.RFC3339), ev.Action, orDash(ev.Actor), orDash(ev.Target),
-						orDash(ev.IP), ev.Result, orDash(ev.Reason)}
+					rows[i] = []string{ev.Time.Format(time.RFC3339), ev.Action, named(ev.ActorName, ev.Actor),
+						named(ev.TargetName, ev.Target), orDash(ev.IP), ev.Result, orDash(ev.Reason)}
 				}
 				e.table([]string{"TIME", "ACTION", "ACTOR", "TARGET", "IP", "RESULT", "REASON"}, rows)
 				return nil
 			})
 		},
 	}
-	cmd.Flags().String("since", "", "only events newer than this, e.g. 1h or 7d")
-	cmd.Flags().String("until", "", "only events older than this, e.g. 30m")
-	cmd.Flags().String("actor", "", "only events by this actor id")
-	cmd.Flags().String("action", "", "only this action, e.g. login.failed")
+	cmd.Flags().String("since", "", "only events at or after this: a duration back from now (1h, 7d) or an RFC 3339 time")
+	cmd.Flags().String("until", "", "only events before this: a duration back from now (30m) or an RFC 3339 time")
+	cmd.Flags().String("actor", "", "only events by this actor: a username, client id, id, cli or apikey:<key id>")
+	cmd.Flags().String("action", "", "only this action, e.g. login.failed (an unknown one is refused)")
 	cmd.Flags().String("result", "", "success or failure")
-	cmd.Flags().Int("limit", 0, "at most this many events (0 = all)")
+	cmd.Flags().Int("limit", 0, "at most this many events, the newest (0 = all)")
+	cmd.Flags().Bool("reverse", false, "oldest first")
 
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "check the audit log's hash chain for edited or deleted events",
+		Short: "check the audit log's hash chain and its stored head for edited, deleted or added events; says how many it checked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
@@ -137,4 +126,13 @@ func (e *env) auditCommand() *cobra.Command {
 	prune.Flags().String("older-than", "", "delete events older than this, e.g. 365d")
 	cmd.AddCommand(verify, prune)
 	return cmd
+}
+
+// named shows an id with its name beside it ("alice (3qkv…)"), or the id
+// alone when it has none.
+func named(name, id string) string {
+	if name == "" {
+		return orDash(id)
+	}
+	return name + " (" + id + ")"
 }

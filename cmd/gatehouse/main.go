@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/text"
 )
 
 // selfExe is the path of this binary, which serve runs again as its
@@ -46,6 +47,15 @@ func setup() {
 // run executes the CLI; it is main without the process around it, so tests
 // call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	// A shell passes any bytes: screen them as the server screens a URL,
+	// so that no name, id or filter reaches the store as text it cannot
+	// hold. The argument is not repeated: it might be a secret.
+	for i, a := range args {
+		if !text.Storable(a) {
+			fmt.Fprintf(stderr, "gatehouse: argument %d is not valid UTF-8 text (or holds a NUL byte)\n", i+1)
+			return 1
+		}
+	}
 	root := newRootCommand(&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv})
 	root.SetArgs(args)
 	root.SetOut(stdout)

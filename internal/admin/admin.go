@@ -505,21 +505,12 @@ func (h *Handler) revokeSigningKey(w http.ResponseWriter, r *http.Request, p *gu
 
 // ---------------------------------------------------------------- audit
 
-// AuditEvent is the JSON shape of an audit event (the `audit --json` one
-// plus its sequence number).
-type AuditEvent struct {
-	Seq       int64     `json:"seq"`
-	Time      time.Time `json:"time"`
-	Action    string    `json:"action"`
-	Actor     string    `json:"actor"`
-	Target    string    `json:"target"`
-	IP        string    `json:"ip"`
-	UserAgent string    `json:"user_agent"`
-	RequestID string    `json:"request_id"`
-	Result    string    `json:"result"`
-	Reason    string    `json:"reason"`
-}
+// AuditEvent is the JSON shape of an audit event: the `audit --json` one,
+// with the actor's and target's names beside their ids.
+type AuditEvent = manage.AuditEntry
 
+// listAudit serves GET /admin/audit: events oldest first, or newest first
+// with order=desc; the cursor is the last sequence number shown.
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, _ *guard.Principal) error {
 	page, err := api.ParsePage(r)
 	if err != nil {
@@ -529,48 +520,41 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, _ *guard.Pri
 	f := store.AuditFilter{
 		Actor: q.Get("actor"), Action: q.Get("action"), Result: q.Get("result"), Limit: page.Limit + 1,
 	}
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		f.Desc = true
+	default:
+		return api.NewError(http.StatusBadRequest, "invalid_order", "order must be asc (oldest first, the default) or desc")
+	}
 	if page.After != "" {
 		n, err := strconv.ParseInt(page.After, 10, 64)
-		if err != nil || n < 0 {
+		// Newest first, 0 would read as "no bound" (everything again).
+		if err != nil || n < 0 || f.Desc && n == 0 {
 			return api.NewError(http.StatusBadRequest, "invalid_cursor", "cursor must be an event sequence number")
 		}
-		f.AfterSeq = n
+		if f.Desc {
+			f.BeforeSeq = n
+		} else {
+			f.AfterSeq = n
+		}
 	}
-	if f.Since, err = h.parseTime(q.Get("since"), "since"); err != nil {
-		return err
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if s := q.Get(b.name); s != "" {
+			if *b.t, err = manage.ParseTimeBound(b.name, s, h.now()); err != nil {
+				return err
+			}
+		}
 	}
-	if f.Until, err = h.parseTime(q.Get("until"), "until"); err != nil {
-		return err
-	}
-	evs, err := h.Manager.ListAudit(r.Context(), f)
+	items, err := h.Manager.ListAudit(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	items := make([]AuditEvent, len(evs))
-	for i, e := range evs {
-		items[i] = AuditEvent{
-			Seq: e.Seq, Time: e.Time, Action: e.Action, Actor: e.Actor, Target: e.Target, IP: e.IP,
-			UserAgent: e.UserAgent, RequestID: e.RequestID, Result: e.Result, Reason: e.Reason,
-		}
-	}
 	api.WritePage(w, items, page.Limit, func(e AuditEvent) string { return strconv.FormatInt(e.Seq, 10) })
 	return nil
-}
-
-// parseTime reads an RFC 3339 time or a duration back from now ("1h",
-// "7d"); "" is the zero time (no bound).
-func (h *Handler) parseTime(s, name string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if d, err := manage.ParseDuration(s); err == nil && d > 0 {
-		return h.now().Add(-d).UTC(), nil
-	}
-	return time.Time{}, api.NewError(http.StatusBadRequest, "invalid_time",
-		name+" must be an RFC 3339 time or a duration such as 1h or 7d")
 }
 
 // ---------------------------------------------------------------- helpers

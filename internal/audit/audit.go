@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/text"
 )
 
 // Action names what happened, as a dotted "noun.verb" string.
@@ -63,14 +64,40 @@ const (
 	AuditPruned Action = "audit.pruned"
 )
 
+// Actions returns every action gatehouse records, in declaration order,
+// so that a filter can refuse a name no event can carry. A new Action
+// constant belongs here too (a test parses this file to check).
+func Actions() []Action {
+	return []Action{
+		LoginSucceeded, LoginFailed, LoginLocked,
+		TokenIssued, TokenRefreshed, TokenRevoked, TokenReuseDetected,
+		CodeIssued, CodeReplayed,
+		ConsentGranted, ConsentDenied,
+		APIKeyCreated, APIKeyUsed, APIKeyRevoked, APIKeyRotated, APIKeyUpdated,
+		ClientCreated, ClientUpdated, ClientDeleted, ClientSecretRotated,
+		UserCreated, UserDisabled, UserEnabled, UserPasswordChanged, UserLoggedOut, UserUpdated,
+		KeyCreated, KeyRotated, KeyRevoked,
+		RateLimitExceeded,
+		AuditPruned,
+	}
+}
+
+// KnownAction reports whether s names one of [Actions].
+func KnownAction(s string) bool {
+	return slices.Contains(Actions(), Action(s))
+}
+
 // Results of an event.
 const (
 	ResultSuccess = "success"
 	ResultFailure = "failure"
 )
 
+// KnownResult reports whether s is [ResultSuccess] or [ResultFailure].
+func KnownResult(s string) bool { return s == ResultSuccess || s == ResultFailure }
+
 // MaxFieldLen bounds every string field of a recorded event, in bytes.
-// Longer values (an attacker's 1 MiB User-Agent) are cut at a UTF-8
+// Longer values (an attacker's 1 MiB User-Agent) are cut at a character
 // boundary so that one request cannot bloat the log.
 const MaxFieldLen = 512
 
@@ -103,7 +130,11 @@ type Event struct {
 // caller writes its event together with every event that arrived while the
 // previous batch was being written, so a burst of security events costs a
 // few transactions instead of one each. Record still returns only once its
-// own event is stored.
+// own event is stored. When a batch fails, its events are written again one
+// by one, so that an event the store refuses loses no other: it alone gets
+// the error (and its ERROR log line, with every field). A store that keeps
+// failing is taken for down after two failures in a row; the rest of the
+// batch then gets the error without another try.
 type Recorder struct {
 	Store  store.AuditLog
 	Logger *slog.Logger
@@ -170,16 +201,53 @@ func (r *Recorder) appendEvent(ctx context.Context, ae store.AuditEvent) (store.
 		}
 		// The batch holds other callers' events: do not let this
 		// caller's cancellation drop them.
-		out, err := ba.AppendAuditBatch(context.WithoutCancel(ctx), es, ChainHash)
-		for i, q := range batch {
-			if err != nil {
-				q.err = err
-			} else {
+		wctx := context.WithoutCancel(ctx)
+		out, err := ba.AppendAuditBatch(wctx, es, ChainHash)
+		switch {
+		case err == nil:
+			for i, q := range batch {
 				q.out = out[i]
 			}
+		case len(batch) == 1:
+			batch[0].err = err
+		default:
+			r.appendOneByOne(wctx, batch)
+		}
+		for _, q := range batch {
 			close(q.done)
 		}
 		r.mu.Lock()
+	}
+}
+
+// maxOutageRetries is how many single appends in a row may fail, other
+// than by refusing their event's text, before appendOneByOne takes the
+// store for down and fails the rest of the batch without trying.
+const maxOutageRetries = 2
+
+// appendOneByOne writes the events of a failed batch alone, in order: one
+// event the store refuses fails a whole transaction, and must lose no
+// other. A store that is down would fail every one of them, each after
+// its own timeout, while every caller waits; so after maxOutageRetries
+// failures in a row the remaining events get the last error untried.
+func (r *Recorder) appendOneByOne(ctx context.Context, batch []*pendingEvent) {
+	var (
+		failures int
+		lastErr  error
+	)
+	for _, q := range batch {
+		if failures >= maxOutageRetries {
+			q.err = lastErr
+			continue
+		}
+		q.out, q.err = r.Store.AppendAudit(ctx, q.e, ChainHash)
+		switch {
+		case q.err == nil, errors.Is(q.err, store.ErrInvalidText):
+			failures = 0
+		default:
+			failures++
+			lastErr = q.err
+		}
 	}
 }
 
@@ -193,7 +261,10 @@ func (r *Recorder) now() time.Time {
 // Record appends e to the hash-chained audit log (through
 // [store.AuditLog.AppendAudit] with [ChainHash]) and logs it. The event
 // time is the recorder's clock, normalised to UTC microseconds. String
-// fields longer than [MaxFieldLen] are truncated. It returns an error when
+// fields are made storable with [text.Clip]: invalid UTF-8 and NUL bytes
+// become U+FFFD, and fields longer than [MaxFieldLen] are cut on a
+// character boundary, so every backend stores the same text and a
+// hostile User-Agent cannot keep an event out of the log. It returns an error when
 // the action is empty or the store write fails; the log line is written
 // either way, so a database outage still leaves a trace.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
@@ -239,6 +310,7 @@ func (r *Recorder) log(ctx context.Context, e store.AuditEvent, err error) {
 		slog.String("actor", e.Actor),
 		slog.String("target", e.Target),
 		slog.String("ip", e.IP),
+		slog.String("user_agent", e.UserAgent),
 		slog.String("request_id", e.RequestID),
 		slog.String("result", e.Result),
 		slog.String("reason", e.Reason),
@@ -254,14 +326,4 @@ func (r *Recorder) log(ctx context.Context, e store.AuditEvent, err error) {
 	r.Logger.LogAttrs(ctx, level, "audit", attrs...)
 }
 
-// clip cuts s to at most MaxFieldLen bytes without splitting a rune.
-func clip(s string) string {
-	if len(s) <= MaxFieldLen {
-		return s
-	}
-	i := MaxFieldLen
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
-}
+func clip(s string) string { return text.Clip(s, MaxFieldLen) }

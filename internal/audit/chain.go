@@ -68,6 +68,12 @@ const (
 	// it was written with another Seq, or it links to an earlier event
 	// than the one before it.
 	ProblemReordered Problem = "reordered"
+	// ProblemTailDeleted: the newest events, up to the chain head the
+	// store keeps, are missing (or every event is).
+	ProblemTailDeleted Problem = "newest deleted"
+	// ProblemInserted: the event lies past the chain head: it was added
+	// around the store, not appended through it.
+	ProblemInserted Problem = "inserted"
 )
 
 // Report is the result of [Verify].
@@ -76,6 +82,7 @@ type Report struct {
 	Events   int64 `json:"events"`    // events checked
 	FirstSeq int64 `json:"first_seq"` // Seq of the oldest event, 0 for an empty log
 	LastSeq  int64 `json:"last_seq"`  // Seq of the newest event checked
+	HeadSeq  int64 `json:"head_seq"`  // Seq of the stored chain head the walk was checked against (read before it)
 	// Anchored is true when the oldest event continues a pruned prefix
 	// (its PrevHash is the anchor of an audit.pruned event).
 	Anchored bool `json:"anchored"`
@@ -86,12 +93,16 @@ type Report struct {
 	Detail    string  `json:"detail,omitempty"`
 }
 
-// String summarises the report in one line.
+// String summarises the report in one line, with the number of events
+// checked.
 func (r Report) String() string {
-	if r.OK {
-		return fmt.Sprintf("audit chain ok: %d events, seq %d..%d", r.Events, r.FirstSeq, r.LastSeq)
+	switch {
+	case !r.OK:
+		return fmt.Sprintf("audit chain broken at seq %d: %s (%s); %d events checked", r.BrokenSeq, r.Problem, r.Detail, r.Events)
+	case r.Events == 0:
+		return "audit chain ok: 0 events checked (the log is empty and was never written)"
 	}
-	return fmt.Sprintf("audit chain broken at seq %d: %s (%s)", r.BrokenSeq, r.Problem, r.Detail)
+	return fmt.Sprintf("audit chain ok: %d events checked, seq %d..%d, matching the stored chain head (seq %d)", r.Events, r.FirstSeq, r.LastSeq, r.HeadSeq)
 }
 
 const (
@@ -123,10 +134,26 @@ const (
 //     events were deleted before e; else the previous event was rewritten
 //     (edited and re-hashed), and that previous Seq is reported as edited.
 //
+// Then the walk is checked against the chain head the store keeps
+// ([store.AuditLog.GetAuditHead]), read before the walk and again after
+// it, so that events appended meanwhile are neither missed nor mistaken:
+//
+//  4. The event at the head's Seq (as read before the walk) must have been
+//     walked, with the head's Hash. If the walk ended before it, the
+//     newest events were deleted (reported at the first missing Seq, or
+//     at the head's Seq when no event is left); if its hash differs, it
+//     was rewritten.
+//  5. No walked event may lie past the head as read after the walk: such
+//     an event was added around the store, not appended through it.
+//
 // A hash chain without a secret cannot detect an attacker who rewrites
-// every hash after the point of change, nor the deletion of the newest
-// events; ship the log (the slog lines) elsewhere for that.
+// every hash after the point of change and the head with them; ship the
+// log (the slog lines) elsewhere for that.
 func Verify(ctx context.Context, log store.AuditLog) (Report, error) {
+	before, err := log.GetAuditHead(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("verify audit chain: %w", err)
+	}
 	anchors, err := pruneAnchors(ctx, log)
 	if err != nil {
 		return Report{}, err
@@ -136,7 +163,9 @@ func Verify(ctx context.Context, log store.AuditLog) (Report, error) {
 		prev   store.AuditEvent
 		recent = newRecentHashes(reorderWindow)
 		after  int64
+		atHead []byte // Hash of the walked event at before.Seq
 	)
+	rep.HeadSeq = before.Seq
 	for {
 		page, err := log.ListAudit(ctx, store.AuditFilter{AfterSeq: after, Limit: pageSize})
 		if err != nil {
@@ -151,17 +180,56 @@ func Verify(ctx context.Context, log store.AuditLog) (Report, error) {
 				rep.FirstSeq = e.Seq
 				rep.Anchored = len(e.PrevHash) > 0
 			}
+			if e.Seq == before.Seq {
+				atHead = e.Hash
+			}
 			rep.Events++
 			rep.LastSeq = e.Seq
 			recent.add(e.Hash, e.Seq)
 			prev = e
 		}
 		if len(page) < pageSize {
-			rep.OK = true
-			return rep, nil
+			break
 		}
 		after = page[len(page)-1].Seq
 	}
+	if problem, seq, detail := checkHead(rep, before, atHead); problem != "" {
+		rep.BrokenSeq, rep.Problem, rep.Detail = seq, problem, detail
+		return rep, nil
+	}
+	now, err := log.GetAuditHead(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("verify audit chain: %w", err)
+	}
+	if rep.LastSeq > now.Seq {
+		rep.BrokenSeq, rep.Problem = now.Seq+1, ProblemInserted
+		rep.Detail = fmt.Sprintf("seq %d..%d lie past the chain head (seq %d): they were not appended through the store", now.Seq+1, rep.LastSeq, now.Seq)
+		return rep, nil
+	}
+	rep.OK = true
+	return rep, nil
+}
+
+// checkHead applies rule 4 of Verify to a walk that found no other
+// problem: head is the chain head read before the walk and atHead the
+// Hash of the walked event with the head's Seq (nil if none was walked).
+func checkHead(rep Report, head store.AuditHead, atHead []byte) (Problem, int64, string) {
+	switch {
+	case head.Seq == 0:
+		return "", 0, ""
+	case rep.Events == 0:
+		return ProblemTailDeleted, head.Seq, fmt.Sprintf("no event is stored, but the chain head is seq %d: every event was deleted", head.Seq)
+	case rep.LastSeq < head.Seq:
+		return ProblemTailDeleted, rep.LastSeq + 1, fmt.Sprintf("seq %d..%d missing: the chain head is seq %d, the newest stored event seq %d", rep.LastSeq+1, head.Seq, head.Seq, rep.LastSeq)
+	case atHead == nil:
+		// The walk passed the head's Seq without an event there; rule
+		// 3 reports such a gap, so this is only reached if Seq values
+		// were renumbered around it.
+		return ProblemTailDeleted, head.Seq, fmt.Sprintf("the chain head is seq %d, which is not stored", head.Seq)
+	case !bytes.Equal(atHead, head.Hash):
+		return ProblemEdited, head.Seq, fmt.Sprintf("the chain head records hash %s for seq %d, the stored event hashes to %s: it was rewritten", short(head.Hash), head.Seq, short(atHead))
+	}
+	return "", 0, ""
 }
 
 // check applies the rules of Verify to e, whose predecessor in the walk is

@@ -59,8 +59,9 @@ func TestVerify(t *testing.T) {
 		tamper  func(t *testing.T, db *sqlstore.DB)
 		seq     int64
 		problem Problem
+		events  int64 // walked and chain-checked before the walk stopped
 	}{
-		{name: "intact"},
+		{name: "intact", events: 10},
 		{
 			name: "middle reason edited",
 			tamper: func(t *testing.T, db *sqlstore.DB) {
@@ -68,6 +69,7 @@ func TestVerify(t *testing.T) {
 			},
 			seq:     5,
 			problem: ProblemEdited,
+			events:  4,
 		},
 		{
 			name: "last actor edited",
@@ -76,18 +78,21 @@ func TestVerify(t *testing.T) {
 			},
 			seq:     10,
 			problem: ProblemEdited,
+			events:  9,
 		},
 		{
 			name:    "middle row deleted",
 			tamper:  func(t *testing.T, db *sqlstore.DB) { mustExec(t, db, `DELETE FROM audit_events WHERE seq = 5`) },
 			seq:     6,
 			problem: ProblemDeleted,
+			events:  4,
 		},
 		{
 			name:    "rows deleted from the start without a prune",
 			tamper:  func(t *testing.T, db *sqlstore.DB) { mustExec(t, db, `DELETE FROM audit_events WHERE seq <= 3`) },
 			seq:     4,
 			problem: ProblemDeleted,
+			events:  0,
 		},
 		{
 			name: "two rows swapped",
@@ -98,6 +103,7 @@ func TestVerify(t *testing.T) {
 			},
 			seq:     5,
 			problem: ProblemReordered,
+			events:  4,
 		},
 		{
 			name: "edited and re-hashed",
@@ -106,6 +112,7 @@ func TestVerify(t *testing.T) {
 			},
 			seq:     5,
 			problem: ProblemEdited,
+			events:  5,
 		},
 		{
 			name: "relinked past an event",
@@ -115,6 +122,47 @@ func TestVerify(t *testing.T) {
 			},
 			seq:     7,
 			problem: ProblemReordered,
+			events:  6,
+		},
+		// Checked against the stored chain head: deleting, rewriting or
+		// adding events at the end is caught at once, not only after the
+		// next append.
+		{
+			name:    "newest deleted",
+			tamper:  func(t *testing.T, db *sqlstore.DB) { mustExec(t, db, `DELETE FROM audit_events WHERE seq = 10`) },
+			seq:     10,
+			problem: ProblemTailDeleted,
+			events:  9,
+		},
+		{
+			name:    "three newest deleted",
+			tamper:  func(t *testing.T, db *sqlstore.DB) { mustExec(t, db, `DELETE FROM audit_events WHERE seq >= 8`) },
+			seq:     8,
+			problem: ProblemTailDeleted,
+			events:  7,
+		},
+		{
+			name:    "everything deleted",
+			tamper:  func(t *testing.T, db *sqlstore.DB) { mustExec(t, db, `DELETE FROM audit_events`) },
+			seq:     10,
+			problem: ProblemTailDeleted,
+			events:  0,
+		},
+		{
+			name: "newest edited and re-hashed",
+			tamper: func(t *testing.T, db *sqlstore.DB) {
+				rewrite(t, db, 10, func(e *store.AuditEvent) { e.Reason = "nothing to see" })
+			},
+			seq:     10,
+			problem: ProblemEdited,
+			events:  10,
+		},
+		{
+			name:    "event added past the head",
+			tamper:  func(t *testing.T, db *sqlstore.DB) { appendAround(t, db, 10) },
+			seq:     11,
+			problem: ProblemInserted,
+			events:  11,
 		},
 	}
 	for _, tc := range tests {
@@ -127,8 +175,14 @@ func TestVerify(t *testing.T) {
 					tc.tamper(t, db)
 				}
 				rep := mustVerify(t, db)
+				if rep.Events != tc.events || rep.HeadSeq != 10 {
+					t.Errorf("Verify() = %+v, want %d events checked against head seq 10", rep, tc.events)
+				}
+				if want := fmt.Sprintf("%d events checked", tc.events); !strings.Contains(rep.String(), want) {
+					t.Errorf("Report.String() = %q, want it to say %q", rep, want)
+				}
 				if tc.problem == "" {
-					if !rep.OK || rep.Events != 10 || rep.FirstSeq != 1 || rep.LastSeq != 10 || rep.Anchored {
+					if !rep.OK || rep.FirstSeq != 1 || rep.LastSeq != 10 || rep.Anchored {
 						t.Errorf("Verify() = %+v, want OK over seq 1..10", rep)
 					}
 					return

@@ -7,9 +7,10 @@
 // structured slog line, so the log and the database tell the same story.
 //
 // The events form a hash chain (see [ChainHash]): each stored event carries
-// the hash of its predecessor, so [Verify] can tell an edited, deleted or
-// reordered row from an intact log, while [Prune] removes old events without
-// breaking that check. High-volume API-key use is coalesced by a
+// the hash of its predecessor, and the store keeps the chain's head (the
+// newest Seq and Hash) apart from the events, so [Verify] can tell an
+// edited, deleted (the newest included) or reordered row from an intact
+// log, while [Prune] removes old events without breaking that check. High-volume API-key use is coalesced by a
 // [UsageAggregator] into one event per key per minute.
 //
 // Events must never carry secrets: callers pass identifiers (user, client

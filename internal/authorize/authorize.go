@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/text"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -410,7 +411,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request, form url.V
 	}
 	username, pw := form.Get("username"), form.Get("password")
 	if username == "" || pw == "" || len(username) > 256 || len(pw) > 1024 {
-		h.showLogin(w, r, req, truncate(username, 256), "Enter your username and password.", http.StatusBadRequest)
+		h.showLogin(w, r, req, text.Clip(username, 256), "Enter your username and password.", http.StatusBadRequest)
 		return
 	}
 	ctx := r.Context()
@@ -513,7 +514,7 @@ func (h *Handler) handleConsent(w http.ResponseWriter, r *http.Request, form url
 			h.fail(w, r, fmt.Errorf("store consent: %w", err))
 			return
 		}
-		h.record(ctx, a, audit.ConsentGranted, req.Client.ID, audit.ResultSuccess, "scope="+truncate(oauth.ScopeString(scopes), 200))
+		h.record(ctx, a, audit.ConsentGranted, req.Client.ID, audit.ResultSuccess, "scope="+text.Clip(oauth.ScopeString(scopes), 200))
 	}
 	h.issueCode(w, r, req, sess, u, scopes)
 }
@@ -530,11 +531,4 @@ func cloneValues(v url.Values) url.Values {
 		c[k] = slices.Clone(vs)
 	}
 	return c
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

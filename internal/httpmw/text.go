@@ -3,46 +3,50 @@ package httpmw
 import (
 	"net/http"
 	"net/url"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/text"
 )
 
 // StorableText answers 400 to a request whose path or query string, once
-// decoded, holds a NUL byte or invalid UTF-8. No route means either, and
-// PostgreSQL text can hold neither: such a value used as an id, cursor or
-// filter would otherwise fail the query and surface as a 500. A query
-// string that does not parse is left to the handler.
+// decoded, holds a NUL byte or invalid UTF-8, and to a query string that
+// does not parse (a bad %-escape, a ";" separator). No route means
+// either, and PostgreSQL text can hold neither: such a value used as an
+// id, cursor or filter would otherwise fail the query and surface as a
+// 500, while SQLite would silently match nothing. A query that does not
+// parse is refused as well: the parts that did parse could hold such a
+// value, and the parts that did not would be dropped without a word.
 func StorableText(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !storable(r.URL.Path) || !storableQuery(r.URL.RawQuery) {
-			WriteJSONError(w, http.StatusBadRequest, "invalid_request", "the request path or query holds a NUL byte or invalid UTF-8")
+		if !text.Storable(r.URL.Path) {
+			WriteJSONError(w, http.StatusBadRequest, "invalid_request", "the request path holds a NUL byte or invalid UTF-8")
+			return
+		}
+		if msg := screenQuery(r.URL.RawQuery); msg != "" {
+			WriteJSONError(w, http.StatusBadRequest, "invalid_request", msg)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func storable(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
-func storableQuery(raw string) bool {
+// screenQuery returns why a raw query string is refused, or "".
+func screenQuery(raw string) string {
 	if raw == "" {
-		return true
+		return ""
 	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return true
+		return "the query string does not parse (bad %-escape or separator)"
 	}
 	for k, vs := range q {
-		if !storable(k) {
-			return false
+		if !text.Storable(k) {
+			return "the query string holds a NUL byte or invalid UTF-8"
 		}
 		for _, v := range vs {
-			if !storable(v) {
-				return false
+			if !text.Storable(v) {
+				return "the query string holds a NUL byte or invalid UTF-8"
 			}
 		}
 	}
-	return true
+	return ""
 }

@@ -58,15 +58,6 @@ func (m *Manager) ListSigningKeys(ctx context.Context) ([]signing.KeyInfo, error
 	return m.Keys.List(ctx)
 }
 
-// ListAudit returns audit events matching f, oldest first.
-func (m *Manager) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
-	evs, err := m.Store.ListAudit(ctx, f)
-	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	return evs, nil
-}
-
 // VerifyAudit walks the audit log's hash chain and reports the first
 // edited, inserted or deleted event (see audit.Verify).
 func (m *Manager) VerifyAudit(ctx context.Context) (audit.Report, error) {

@@ -30,6 +30,12 @@ var ErrNotFound = errors.New("store: not found")
 // ErrConflict is returned when a write would violate a unique constraint.
 var ErrConflict = errors.New("store: conflict")
 
+// ErrInvalidText is returned when a record to be written holds text that
+// is not valid UTF-8 or holds a NUL byte. Every backend refuses it alike
+// (PostgreSQL cannot store it, and SQLite must not store what PostgreSQL
+// would refuse); callers make text storable first.
+var ErrInvalidText = errors.New("store: text is not valid UTF-8 or holds a NUL byte")
+
 // ErrUsed is returned by single-use operations (ConsumeAuthCode,
 // RotateRefreshToken) when the record exists but was already used. The
 // record is returned alongside it so the caller can react to the replay.
@@ -284,13 +290,27 @@ type AuditEvent struct {
 
 // AuditFilter selects audit events. Zero fields do not filter.
 type AuditFilter struct {
-	Since    time.Time
-	Until    time.Time
-	Actor    string
-	Action   string
-	Result   string
-	AfterSeq int64 // cursor
-	Limit    int   // 0 = all
+	Since  time.Time
+	Until  time.Time
+	Actor  string
+	Actors []string // any of these (at most a few: one query per length)
+	Action string
+	Result string
+	// AfterSeq and BeforeSeq bound Seq (exclusive): the cursor of an
+	// oldest-first and of a newest-first listing.
+	AfterSeq  int64
+	BeforeSeq int64
+	Desc      bool // newest first (Seq descending); Limit then keeps the newest
+	Limit     int  // 0 = all
+}
+
+// AuditHead is where the audit chain ends: the Seq and Hash of the newest
+// event ever appended (zero for a log that never had one). The store keeps
+// it apart from the events, updated in the transaction of every append,
+// so that deleting the newest events, or all of them, shows.
+type AuditHead struct {
+	Seq  int64
+	Hash []byte
 }
 
 // AuditLog stores audit events.
@@ -299,10 +319,13 @@ type AuditLog interface {
 	// given function, serialising concurrent appends so the chain has no
 	// forks. It returns the stored event.
 	AppendAudit(ctx context.Context, e AuditEvent, hash func(AuditEvent) []byte) (AuditEvent, error)
-	// ListAudit returns events in Seq order.
+	// ListAudit returns events in Seq order (descending with Desc).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	// PruneAudit deletes events older than before and returns how many.
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	// GetAuditHead returns the chain head. Deleting events (PruneAudit
+	// included) never moves it.
+	GetAuditHead(ctx context.Context) (AuditHead, error)
 }
 
 // ---------------------------------------------------------------- revocations

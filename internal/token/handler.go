@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauthsrv/clientauth"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/text"
 )
 
 // FirstPartyClientID is the id of the built-in client that the password
@@ -206,7 +207,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, alias bool) (res
 	}
 	g, ok := h.grants[oauth.GrantType(gt)]
 	if !ok {
-		return nil, "", oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", truncate(gt))
+		return nil, "", oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", text.Clip(gt, 64))
 	}
 	var actor manage.Actor
 	if h.ActorFrom != nil {
@@ -341,14 +342,7 @@ func (h *Handler) recordFailure(ctx context.Context, a manage.Actor, gt string, 
 			return
 		}
 	}
-	h.record(ctx, a, audit.TokenIssued, "", "failure", "grant="+truncate(gt)+" error="+code)
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64]
-	}
-	return s
+	h.record(ctx, a, audit.TokenIssued, "", "failure", "grant="+text.Clip(gt, 64)+" error="+code)
 }
 
 func contains(list []string, s string) bool {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/text"
 )
 
 const auditCols = `seq, time, action, actor, target, ip, user_agent, request_id, result, reason, prev_hash, hash`
@@ -20,6 +21,18 @@ func scanAudit(r scanner) (store.AuditEvent, error) {
 	return e, err
 }
 
+// checkAuditText refuses an event with a text field that is not
+// storable ([store.ErrInvalidText]) before anything is written, so that
+// SQLite refuses what PostgreSQL cannot hold and neither moves the head.
+func checkAuditText(e store.AuditEvent) error {
+	for _, s := range [...]string{e.Action, e.Actor, e.Target, e.IP, e.UserAgent, e.RequestID, e.Result, e.Reason} {
+		if !text.Storable(s) {
+			return store.ErrInvalidText
+		}
+	}
+	return nil
+}
+
 // AppendAudit appends e to the chain and returns the stored event.
 //
 // In one transaction it locks the chain head (the one-row audit_head
@@ -29,10 +42,14 @@ func scanAudit(r scanner) (store.AuditEvent, error) {
 // unset, and writes the event and the new head. Appends from every process
 // are therefore serialised into one chain without forks, and pruning old
 // events never restarts Seq. hash may be called more than once if the
-// transaction is retried.
+// transaction is retried. A text field that is not valid UTF-8 or holds a
+// NUL gives [store.ErrInvalidText] and writes nothing.
 func (db *DB) AppendAudit(ctx context.Context, e store.AuditEvent, hash func(store.AuditEvent) []byte) (store.AuditEvent, error) {
 	if hash == nil {
 		return store.AuditEvent{}, errors.New("append audit event: nil hash function")
+	}
+	if err := checkAuditText(e); err != nil {
+		return store.AuditEvent{}, fmt.Errorf("append audit event: %w", err)
 	}
 	e.Time = store.Normalize(e.Time)
 	var out store.AuditEvent
@@ -68,13 +85,24 @@ func (db *DB) AppendAudit(ctx context.Context, e store.AuditEvent, hash func(sto
 }
 
 // ListAudit returns the events matching every non-zero field of f in Seq
-// order: Seq > AfterSeq, Since <= Time < Until, equal Actor, Action and
-// Result, at most Limit (0 = all).
+// order (descending with f.Desc): AfterSeq < Seq < BeforeSeq,
+// Since <= Time < Until, equal Actor, Action and Result, Actor one of
+// Actors, at most Limit (0 = all).
 func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
 	var (
 		where = []string{"seq > ?"}
 		args  = []any{f.AfterSeq}
 	)
+	if f.BeforeSeq != 0 {
+		where = append(where, "seq < ?")
+		args = append(args, f.BeforeSeq)
+	}
+	if len(f.Actors) > 0 {
+		where = append(where, "actor IN (?"+strings.Repeat(", ?", len(f.Actors)-1)+")")
+		for _, a := range f.Actors {
+			args = append(args, a)
+		}
+	}
 	if !f.Since.IsZero() {
 		where = append(where, "time >= ?")
 		args = append(args, db.d.tm(f.Since))
@@ -90,14 +118,30 @@ func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 		}
 	}
 	args = append(args, limit(f.Limit))
-	// At most 2^5 distinct query strings, so the dialect's rebind cache
-	// stays small.
-	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`
+	order := ` ORDER BY seq LIMIT ?`
+	if f.Desc {
+		order = ` ORDER BY seq DESC LIMIT ?`
+	}
+	// At most 2^7 distinct query strings per length of Actors, so the
+	// dialect's rebind cache stays small.
+	query := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") + order
 	es, err := queryAll(ctx, db, db.read, query, scanAudit, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
 	return es, nil
+}
+
+// GetAuditHead returns the chain head: the one row of audit_head, which
+// every append updates in its own transaction and which pruning and
+// deleting events leave alone.
+func (db *DB) GetAuditHead(ctx context.Context) (store.AuditHead, error) {
+	var h store.AuditHead
+	err := db.read.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
+	if err != nil {
+		return store.AuditHead{}, fmt.Errorf("get audit head: %w", err)
+	}
+	return h, nil
 }
 
 // PruneAudit deletes events whose Time is before before and returns how
@@ -118,10 +162,17 @@ func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
 // AppendAuditBatch appends es to the chain in one transaction, in order,
 // exactly as that many AppendAudit calls would, and returns the stored
 // events. Group commit: one lock of the chain head and one commit for the
-// whole batch.
+// whole batch, so one event that cannot be written fails them all (an
+// unstorable one with [store.ErrInvalidText], before anything is written);
+// the caller retries the others alone.
 func (db *DB) AppendAuditBatch(ctx context.Context, es []store.AuditEvent, hash func(store.AuditEvent) []byte) ([]store.AuditEvent, error) {
 	if hash == nil {
 		return nil, errors.New("append audit events: nil hash function")
+	}
+	for _, e := range es {
+		if err := checkAuditText(e); err != nil {
+			return nil, fmt.Errorf("append audit events: %w", err)
+		}
 	}
 	out := make([]store.AuditEvent, len(es))
 	err := db.tx(ctx, func(tx *sql.Tx) error {

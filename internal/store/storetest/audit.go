@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -113,12 +114,53 @@ func testAudit(t *testing.T, open func(t *testing.T) store.Store) {
 				Since: at(0), Until: at(time.Hour), Actor: "u1", Action: "login.succeeded", Result: "success", AfterSeq: ev[0].Seq, Limit: 5,
 			}, []store.AuditEvent{ev[1]}},
 			{"nothing matches", store.AuditFilter{Actor: "u1", Result: "success", Action: "login.failed"}, nil},
+			{"any of actors", store.AuditFilter{Actors: []string{"u2", "c1", "nobody"}}, []store.AuditEvent{ev[2], ev[3]}},
+			{"any of actors and actor", store.AuditFilter{Actor: "u2", Actors: []string{"u2", "c1"}}, []store.AuditEvent{ev[2]}},
+			{"newest first", store.AuditFilter{Desc: true}, []store.AuditEvent{ev[4], ev[3], ev[2], ev[1], ev[0]}},
+			{"newest first, limit", store.AuditFilter{Desc: true, Limit: 2}, []store.AuditEvent{ev[4], ev[3]}},
+			{"before seq", store.AuditFilter{BeforeSeq: ev[2].Seq}, ev[:2]},
+			{"newest first before seq", store.AuditFilter{Desc: true, BeforeSeq: ev[3].Seq, Limit: 2}, []store.AuditEvent{ev[2], ev[1]}},
+			{"newest first with filters", store.AuditFilter{Desc: true, Actor: "u1", AfterSeq: ev[0].Seq}, []store.AuditEvent{ev[4], ev[1]}},
 		}
 		for _, tc := range tests {
 			got, err := s.ListAudit(ctx, tc.f)
 			mustOK(t, "ListAudit "+tc.name, err)
 			diff(t, "ListAudit "+tc.name, tc.want, got)
 		}
+	})
+
+	t.Run("RefusesInvalidText", func(t *testing.T) { testAuditRefusesInvalidText(t, open) })
+
+	t.Run("Head", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		head := func(when string, want store.AuditHead) {
+			t.Helper()
+			got, err := s.GetAuditHead(ctx)
+			mustOK(t, "GetAuditHead "+when, err)
+			diff(t, "GetAuditHead "+when, want, got)
+		}
+		head("of an empty log", store.AuditHead{})
+		mustAppend(t, s, store.AuditEvent{Time: at(0), Action: "x.y", Result: "success"})
+		last := mustAppend(t, s, store.AuditEvent{Time: at(time.Hour), Action: "x.y", Result: "success"})
+		head("after appends", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
+		if b, ok := s.(auditBatcher); ok {
+			out, err := b.AppendAuditBatch(ctx, []store.AuditEvent{
+				{Time: at(2 * time.Hour), Action: "x.y"}, {Time: at(3 * time.Hour), Action: "x.y"},
+			}, auditHash)
+			mustOK(t, "AppendAuditBatch", err)
+			last = out[len(out)-1]
+			head("after a batch", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
+		}
+		if _, err := s.AppendAudit(ctx, store.AuditEvent{Time: at(4 * time.Hour), Action: "x.y", Reason: "\xff"}, auditHash); err == nil {
+			t.Fatal("AppendAudit(invalid text) error = nil")
+		}
+		head("after a refused append", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
+		// The head outlives the events: deleting them (a prune, or
+		// someone with SQL access) leaves it where the chain ended.
+		_, err := s.PruneAudit(ctx, at(24*time.Hour))
+		mustOK(t, "PruneAudit(all)", err)
+		head("after pruning everything", store.AuditHead{Seq: last.Seq, Hash: last.Hash})
 	})
 
 	t.Run("Prune", func(t *testing.T) {
@@ -148,4 +190,51 @@ func testAudit(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("PrevHash after pruning everything = %x, want the last Hash %x", next.PrevHash, ev[3].Hash)
 		}
 	})
+}
+
+// auditBatcher is the optional batch append of a store (sqlstore has it;
+// audit.Recorder group-commits through it).
+type auditBatcher interface {
+	AppendAuditBatch(ctx context.Context, es []store.AuditEvent, hash func(store.AuditEvent) []byte) ([]store.AuditEvent, error)
+}
+
+// testAuditRefusesInvalidText: an event with text no backend can hold
+// (invalid UTF-8, a NUL byte) is refused with ErrInvalidText on every
+// backend alike, nothing of it is stored and the chain head stays where
+// it was, so the next event continues the chain.
+func testAuditRefusesInvalidText(t *testing.T, open func(t *testing.T) store.Store) {
+	bad := []struct {
+		name string
+		e    store.AuditEvent
+	}{
+		{"invalid utf-8 user agent", store.AuditEvent{Action: "login.failed", UserAgent: "curl/\xff"}},
+		{"split rune in reason", store.AuditEvent{Action: "login.failed", Reason: "caf\xc3"}},
+		{"NUL in actor", store.AuditEvent{Action: "login.failed", Actor: "a\x00b"}},
+		{"invalid utf-8 action", store.AuditEvent{Action: "login.\xfe"}},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			ctx := t.Context()
+			first := mustAppend(t, s, store.AuditEvent{Time: at(0), Action: "user.created", Result: "success"})
+			tc.e.Time = at(time.Second)
+			if _, err := s.AppendAudit(ctx, tc.e, auditHash); !errors.Is(err, store.ErrInvalidText) {
+				t.Errorf("AppendAudit(%q) error = %v, want ErrInvalidText", tc.name, err)
+			}
+			if b, ok := s.(auditBatcher); ok {
+				good := store.AuditEvent{Time: at(time.Second), Action: "user.created", Result: "success"}
+				if _, err := b.AppendAuditBatch(ctx, []store.AuditEvent{good, tc.e, good}, auditHash); !errors.Is(err, store.ErrInvalidText) {
+					t.Errorf("AppendAuditBatch(good, %q, good) error = %v, want ErrInvalidText", tc.name, err)
+				}
+			}
+			next := mustAppend(t, s, store.AuditEvent{Time: at(2 * time.Second), Action: "user.created", Result: "success"})
+			got, err := s.ListAudit(ctx, store.AuditFilter{})
+			mustOK(t, "ListAudit", err)
+			diff(t, "ListAudit after a refused event", []store.AuditEvent{first, next}, got)
+			checkChain(t, got)
+			if next.Seq != first.Seq+1 {
+				t.Errorf("Seq after a refused event = %d, want %d", next.Seq, first.Seq+1)
+			}
+		})
+	}
 }
