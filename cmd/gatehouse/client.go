@@ -72,10 +72,9 @@ func (e *env) clientCommand() *cobra.Command {
 			grants, _ := cmd.Flags().GetStringSlice("grant")
 			uris, _ := cmd.Flags().GetStringArray("redirect-uri")
 			public, _ := cmd.Flags().GetBool("public")
-			scopes, _ := cmd.Flags().GetString("scopes")
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
 				c, err := s.Manager().CreateClient(ctx, manage.CLI(), manage.NewClient{
-					Name: name, GrantTypes: grants, RedirectURIs: uris, Public: public, Scopes: splitScopes(scopes),
+					Name: name, GrantTypes: grants, RedirectURIs: uris, Public: public, Scopes: scopesFlag(cmd),
 				})
 				if err != nil {
 					return err

@@ -155,7 +155,16 @@ func (e *env) migrateCommand() *cobra.Command {
 	}
 }
 
-func splitScopes(s string) []string { return strings.Fields(s) }
+// scopesFlag reads a command's --scopes flag: nil when the flag was not
+// given (the command's default applies), otherwise the scopes it lists,
+// an empty list for "" (none, never "all").
+func scopesFlag(cmd *cobra.Command) []string {
+	if !cmd.Flags().Changed("scopes") {
+		return nil
+	}
+	v, _ := cmd.Flags().GetString("scopes")
+	return append([]string{}, strings.Fields(v)...)
+}
 
 func orDash(s string) string {
 	if s == "" {

@@ -61,7 +61,6 @@ func (e *env) userCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fromStdin, _ := cmd.Flags().GetBool("password-stdin")
 			noPassword, _ := cmd.Flags().GetBool("no-password")
-			scopes, _ := cmd.Flags().GetString("scopes")
 			admin, _ := cmd.Flags().GetBool("admin")
 			if _, err := manage.NormalizeUsername(args[0]); err != nil {
 				return err
@@ -75,7 +74,7 @@ func (e *env) userCommand() *cobra.Command {
 			}
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
 				u, err := s.Manager().CreateUser(ctx, manage.CLI(), manage.NewUser{
-					Username: args[0], Password: pw, Scopes: splitScopes(scopes), Admin: admin,
+					Username: args[0], Password: pw, Scopes: scopesFlag(cmd), Admin: admin,
 				})
 				if err != nil {
 					return err
