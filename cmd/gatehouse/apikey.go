@@ -97,7 +97,7 @@ func (e *env) apikeyCommand() *cobra.Command {
 	}
 	create.Flags().String("user", "", "owner (username or id)")
 	create.Flags().String("name", "", "a label for the key")
-	create.Flags().String("scopes", "", `space-separated scopes (default: all of the owner's; "" = none)`)
+	create.Flags().String("scopes", "", `scopes, separated by spaces or commas (default: all of the owner's; "" = none)`)
 	create.Flags().String("expires", "", "lifetime, e.g. 90d (default: never)")
 	create.Flags().String("rate-limit", "", "per-key rate limit, e.g. 10/s")
 

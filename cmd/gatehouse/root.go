@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -163,7 +164,14 @@ func scopesFlag(cmd *cobra.Command) []string {
 		return nil
 	}
 	v, _ := cmd.Flags().GetString("scopes")
-	return append([]string{}, strings.Fields(v)...)
+	return splitList(v)
+}
+
+// splitList splits a list flag on commas and white space alike ("a,b",
+// "a b" and "a, b" are two items), so that no list is taken for one item
+// named "a,b". It never returns nil; "" gives an empty list.
+func splitList(s string) []string {
+	return append([]string{}, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
 }
 
 func orDash(s string) string {

@@ -85,7 +85,7 @@ func (e *env) userCommand() *cobra.Command {
 	}
 	create.Flags().Bool("password-stdin", false, "read the password from stdin (one line)")
 	create.Flags().Bool("no-password", false, "create the user without a password (API keys only)")
-	create.Flags().String("scopes", "", `space-separated scopes, e.g. "read write"`)
+	create.Flags().String("scopes", "", `scopes, separated by spaces or commas, e.g. "read write"`)
 	create.Flags().Bool("admin", false, "make the user an administrator (adds the admin scope)")
 
 	list := &cobra.Command{

@@ -47,11 +47,20 @@ func NormalizeUsername(name string) (string, error) {
 }
 
 // ParseScopes validates a scope list given as separate words or one
-// space-separated string per element.
+// space-separated string per element. A scope name is an RFC 6749 §3.3
+// scope token without a comma: §3.3 allows commas, but "read,write" is
+// nearly always two scopes written as a list, and a scope named so would
+// make every list ambiguous.
 func ParseScopes(in []string) ([]string, error) {
 	s, oerr := oauth.ParseScope(strings.Join(in, " "))
 	if oerr != nil {
 		return nil, errorf(Invalid, "invalid_scope", "%s", oerr.Description)
+	}
+	for _, sc := range s {
+		if strings.Contains(sc, ",") {
+			return nil, errorf(Invalid, "invalid_scope",
+				"scope %q contains a comma: give each scope separately (a list, or separated by spaces)", sc)
+		}
 	}
 	return s, nil
 }
