@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/manage"
 )
 
@@ -37,6 +38,10 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	var me *manage.Error
 	switch {
 	case errors.As(err, &ae):
+	case errors.As(err, &me) && me.Code == guard.CodeInsufficientScope:
+		// RFC 6750 §3.1: name the scope in the challenge, as the guard does.
+		guard.WriteError(w, &guard.Error{Status: http.StatusForbidden, Code: me.Code, Description: me.Message, Scope: me.Scope}, "")
+		return
 	case errors.As(err, &me):
 		ae = &Error{Status: kindStatus[me.Kind], Code: me.Code, Message: me.Message}
 		if ae.Status == 0 {
