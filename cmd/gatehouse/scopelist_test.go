@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
@@ -53,5 +54,14 @@ func TestCIDRListSettingsSplitOnCommasAndSpaces(t *testing.T) {
 				t.Errorf("--%s %q = %q, want %q", flag, v, got, want)
 			}
 		}
+	}
+}
+
+// TestUserCreateRefusesMixedScript: the CLI refuses "rооt" (Cyrillic о)
+// before it asks for a password.
+func TestUserCreateRefusesMixedScript(t *testing.T) {
+	c := newCLI(t)
+	if _, errOut, code := c.run("pass-word-1\n", "user", "create", "rооt", "--password-stdin"); code == 0 || !strings.Contains(errOut, "script") {
+		t.Errorf("user create rооt: exit %d %q, want an error about mixing scripts", code, errOut)
 	}
 }

@@ -62,7 +62,7 @@ func (e *env) userCommand() *cobra.Command {
 			fromStdin, _ := cmd.Flags().GetBool("password-stdin")
 			noPassword, _ := cmd.Flags().GetBool("no-password")
 			admin, _ := cmd.Flags().GetBool("admin")
-			if _, err := manage.NormalizeUsername(args[0]); err != nil {
+			if _, err := manage.NewUsername(args[0]); err != nil {
 				return err
 			}
 			var pw string

@@ -23,7 +23,8 @@ const ScopeAdmin = "admin"
 
 // NormalizeUsername returns the canonical form of a username (Unicode NFKC,
 // lower case) or an error that says what is wrong with it. Canonical forms
-// make "Alice", "ALICE" and "Ａｌｉｃｅ" one account.
+// make "Alice", "ALICE" and "Ａｌｉｃｅ" one account. It is what finds a user
+// (logins, lookups); a name to be created must also pass NewUsername.
 func NormalizeUsername(name string) (string, error) {
 	if !utf8.ValidString(name) {
 		return "", errorf(Invalid, "invalid_username", "username is not valid UTF-8")
@@ -73,17 +74,12 @@ type NewUser struct {
 	Admin    bool
 }
 
-// CreateUser validates and creates a user. An admin user's scopes always
-// include ScopeAdmin.
+// CreateUser validates and creates a user (the name by the rules of
+// NewUsername). An admin user's scopes always include ScopeAdmin.
 func (m *Manager) CreateUser(ctx context.Context, a Actor, in NewUser) (store.User, error) {
-	name, err := NormalizeUsername(in.Username)
+	name, err := NewUsername(in.Username)
 	if err != nil {
 		return store.User{}, err
-	}
-	if looksLikeID(name) {
-		// FindUser takes a username or an id: a username shaped like an id
-		// could be mistaken for another user.
-		return store.User{}, errorf(Invalid, "invalid_username", "username must not look like a user id")
 	}
 	scopes, err := ParseScopes(in.Scopes)
 	if err != nil {
