@@ -43,16 +43,16 @@ func NewUsername(name string) (string, error) {
 	}
 	if scripts := scriptsOf(n); !highlyRestrictive(scripts) {
 		return "", errorf(Invalid, "mixed_script",
-			"username %q mixes scripts (%s): use letters of one script, so that no name can pass for another",
-			n, strings.Join(scripts, ", "))
+			"username mixes scripts (%s): use letters of one script, so that no name can pass for another",
+			strings.Join(scripts, ", "))
 	}
 	if like, ok := latinLookingName(n); ok {
 		return "", errorf(Invalid, "confusable_username",
-			"username %q cannot be told from the Latin name %q: choose a name with other letters", n, like)
+			"username cannot be told from the Latin name %q: choose a name with other letters", like)
 	}
 	if p, err := precis.UsernameCaseMapped.String(n); err != nil || p != n {
 		return "", errorf(Invalid, "invalid_username",
-			"username %q has characters that usernames may not contain (RFC 8265)", n)
+			"username has characters that usernames may not contain (RFC 8265 PRECIS)")
 	}
 	return n, nil
 }
