@@ -38,8 +38,9 @@ func (s *Server) LookupUser(ctx context.Context, nameOrID string) (User, error) 
 }
 
 // CreateAPIKey mints an API key for a user and returns its id and the key
-// itself, which is not stored and cannot be shown again. Empty scopes mean
-// all of the user's; expiresIn 0 means never.
+// itself, which is not stored and cannot be shown again. nil scopes mean
+// all of the user's; an empty, non-nil list ([]string{}) means a key with
+// no scopes. expiresIn 0 means never.
 func (s *Server) CreateAPIKey(ctx context.Context, owner, name string, scopes []string, expiresIn time.Duration) (id, key string, err error) {
 	k, err := s.manager.CreateAPIKey(ctx, manage.Actor{ID: "embedded"}, manage.NewAPIKey{
 		Owner: owner, Name: name, Scopes: scopes, ExpiresIn: expiresIn,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/httpmw"
+	"github.com/gatehouse/gatehouse/internal/manage"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
@@ -278,8 +279,10 @@ func (c Config) Validate() error {
 	if _, err := httpmw.ParseTrustedProxies(strings.Join(c.MetricsAllow, ",")); err != nil {
 		bad("metrics allow: %v", err)
 	}
-	if c.MetricsScope != "" && strings.ContainsAny(c.MetricsScope, " \t\r\n\"\\") {
-		bad("metrics scope %q must be a single scope token", c.MetricsScope)
+	if c.MetricsScope != "" {
+		if sc, err := manage.ParseScopes([]string{c.MetricsScope}); err != nil || len(sc) != 1 || sc[0] != c.MetricsScope {
+			bad("metrics scope %q must be a single scope (no spaces, commas or quotes)", c.MetricsScope)
+		}
 	}
 	for name, v := range map[string]string{
 		"rate-limit-ip": c.RateLimitIP, "rate-limit-user": c.RateLimitUser, "rate-limit-apikey": c.RateLimitAPIKey,

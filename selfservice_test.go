@@ -70,6 +70,9 @@ func TestSelfServiceAuthorizationMatrix(t *testing.T) {
 			owner  string // whose keys the caller manages; "" for non-users
 			status int    // 0: the route's success status
 			code   string
+			// noManage: a key without the account scope may list keys but
+			// not create or revoke them (403 insufficient_scope).
+			noManage bool
 		}
 		callers := []caller{
 			{name: "anonymous", status: 401},
@@ -78,10 +81,10 @@ func TestSelfServiceAuthorizationMatrix(t *testing.T) {
 			{name: "client credentials token", hdr: bearer(f.clientTok), status: 403, code: "not_a_user"},
 			{name: "user token", hdr: bearer(f.userToken), owner: "alice"},
 			{name: "narrow user token", hdr: bearer(f.readToken), owner: "alice"},
-			{name: "user api key", hdr: apiKeyHeader(f.userKey), owner: "alice"},
-			{name: "read-only api key", hdr: apiKeyHeader(f.readKey), owner: "alice"},
+			{name: "user api key", hdr: apiKeyHeader(f.userKey), owner: "alice", noManage: true},
+			{name: "read-only api key", hdr: apiKeyHeader(f.readKey), owner: "alice", noManage: true},
 			{name: "admin token", hdr: bearer(f.adminToken), owner: "root"},
-			{name: "admin api key", hdr: apiKeyHeader(f.adminKey), owner: "root"},
+			{name: "admin api key", hdr: apiKeyHeader(f.adminKey), owner: "root", noManage: true},
 		}
 		type sroute struct {
 			name   string
@@ -114,6 +117,9 @@ func TestSelfServiceAuthorizationMatrix(t *testing.T) {
 					want := c.status
 					if want == 0 {
 						want = rt.status
+					}
+					if c.noManage && (rt.name == "create key" || rt.name == "revoke key") {
+						want, c.code = 403, "insufficient_scope"
 					}
 					if res.StatusCode != want {
 						t.Fatalf("%s %s = %d %s, want %d", r.method, r.path, res.StatusCode, body, want)
@@ -180,26 +186,30 @@ func (f *selfFixture) createKey(t *testing.T, hdr map[string]string, body string
 func TestSelfServiceKeyScopes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
 		f := newSelfFixture(t, newServer)
+		// Keys without the account scope may not create keys at all (see
+		// account_rule_test.go, which also bounds an account key's keys).
+		const noAccount = "insufficient_scope"
 		tests := []struct {
 			name       string
 			hdr        map[string]string
 			body       string
 			wantStatus int
 			wantScopes []string
+			wantCode   string // for 403; "" = invalid_scope
 		}{
-			{"read key asks for write", apiKeyHeader(f.readKey), `{"scopes":["write"]}`, 403, nil},
-			{"read key asks for read and write", apiKeyHeader(f.readKey), `{"scopes":["read","write"]}`, 403, nil},
-			{"read key asks for nothing: gets read", apiKeyHeader(f.readKey), `{}`, 201, []string{"read"}},
-			{"read key asks for read", apiKeyHeader(f.readKey), `{"scopes":["read"]}`, 201, []string{"read"}},
-			{"read token asks for write", bearer(f.readToken), `{"scopes":["write"]}`, 403, nil},
-			{"read token asks for nothing: gets read", bearer(f.readToken), ``, 201, []string{"read"}},
-			{"user asks for admin", bearer(f.userToken), `{"scopes":["admin"]}`, 403, nil},
-			{"user key asks for admin", apiKeyHeader(f.userKey), `{"scopes":["admin"]}`, 403, nil},
-			{"user asks for a scope nobody has", bearer(f.userToken), `{"scopes":["billing"]}`, 403, nil},
-			{"user asks for nothing: gets all theirs", bearer(f.userToken), `{}`, 201, []string{"read", "write"}},
-			{"scope-less key asks for read", apiKeyHeader(f.noScopeKey), `{"scopes":["read"]}`, 403, nil},
-			{"scope-less key asks for nothing: gets nothing", apiKeyHeader(f.noScopeKey), `{}`, 201, []string{}},
-			{"admin's weak key asks for admin", apiKeyHeader(f.weakKey), `{"scopes":["admin"]}`, 403, nil},
+			{"read key asks for write", apiKeyHeader(f.readKey), `{"scopes":["write"]}`, 403, nil, noAccount},
+			{"read key asks for read and write", apiKeyHeader(f.readKey), `{"scopes":["read","write"]}`, 403, nil, noAccount},
+			{"read key asks for nothing", apiKeyHeader(f.readKey), `{}`, 403, nil, noAccount},
+			{"read key asks for read", apiKeyHeader(f.readKey), `{"scopes":["read"]}`, 403, nil, noAccount},
+			{"read token asks for write", bearer(f.readToken), `{"scopes":["write"]}`, 403, nil, ""},
+			{"read token asks for nothing: gets read", bearer(f.readToken), ``, 201, []string{"read"}, ""},
+			{"user asks for admin", bearer(f.userToken), `{"scopes":["admin"]}`, 403, nil, ""},
+			{"user key asks for admin", apiKeyHeader(f.userKey), `{"scopes":["admin"]}`, 403, nil, noAccount},
+			{"user asks for a scope nobody has", bearer(f.userToken), `{"scopes":["billing"]}`, 403, nil, ""},
+			{"user asks for nothing: gets all theirs", bearer(f.userToken), `{}`, 201, []string{"read", "write"}, ""},
+			{"scope-less key asks for read", apiKeyHeader(f.noScopeKey), `{"scopes":["read"]}`, 403, nil, noAccount},
+			{"scope-less key asks for nothing", apiKeyHeader(f.noScopeKey), `{}`, 403, nil, noAccount},
+			{"admin's weak key asks for admin", apiKeyHeader(f.weakKey), `{"scopes":["admin"]}`, 403, nil, noAccount},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -208,8 +218,12 @@ func TestSelfServiceKeyScopes(t *testing.T) {
 					t.Fatalf("POST /api-keys %s = %d %v, want %d", tc.body, status, k, tc.wantStatus)
 				}
 				if status == 403 {
-					if k["error"] != "invalid_scope" {
-						t.Errorf("error = %v, want invalid_scope", k["error"])
+					want := tc.wantCode
+					if want == "" {
+						want = "invalid_scope"
+					}
+					if k["error"] != want {
+						t.Errorf("error = %v, want %s", k["error"], want)
 					}
 					return
 				}
@@ -248,6 +262,9 @@ func anySlice(s []string) []any {
 func TestSelfServiceCrossUser(t *testing.T) {
 	eachBackend(t, func(t *testing.T, newServer func(testing.TB, ...func(*gatehouse.Config)) *testServer) {
 		f := newSelfFixture(t, newServer)
+		if _, err := f.s.Manager().SetScopes(context.Background(), manage.CLI(), "bob", []string{"read", "write", manage.ScopeAccount}); err != nil {
+			t.Fatal(err)
+		}
 		for _, hdr := range []map[string]string{bearer(f.bobToken), apiKeyHeader(mustAPIKey(t, f.s, "bob"))} {
 			res, body := f.send(t, "DELETE", "/api-keys/"+f.userKeyID, "", hdr)
 			if res.StatusCode != 404 || decode(t, body)["error"] != "not_found" {

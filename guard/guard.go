@@ -324,9 +324,10 @@ func (g *Guard) logFailure(ctx context.Context, method Method, e *Error) {
 // ([PrincipalFrom]) before next is called. Failures are written with
 // [WriteError]: 400, 401, or 403 insufficient_scope naming the scopes.
 //
-// Require panics if a scope is not a valid RFC 6749 §3.3 scope token, as
-// [http.ServeMux.Handle] panics on a bad pattern: it is a programming error
-// found at start-up.
+// Require panics if a scope is not a valid RFC 6749 §3.3 scope token or
+// contains a comma (gatehouse grants no such scope: "read,write" is two
+// scopes, Require("read", "write")), as [http.ServeMux.Handle] panics on a
+// bad pattern: it is a programming error found at start-up.
 func (g *Guard) Require(scopes ...string) func(http.Handler) http.Handler {
 	return g.middleware(checkScopes("Require", scopes), false)
 }
@@ -418,6 +419,11 @@ func checkScopes(fn string, scopes []string) []string {
 	for i, s := range scopes {
 		if !validScope(s) {
 			panic("guard: " + fn + ": invalid scope token " + strconv.Quote(s))
+		}
+		if strings.Contains(s, ",") {
+			// RFC 6749 allows it, but gatehouse grants no scope with a
+			// comma: this is a list that should be separate arguments.
+			panic("guard: " + fn + ": scope " + strconv.Quote(s) + " contains a comma; pass each scope as its own argument")
 		}
 		out[i] = s
 	}

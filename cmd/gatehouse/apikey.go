@@ -65,13 +65,12 @@ func (e *env) apikeyCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			user, _ := cmd.Flags().GetString("user")
 			name, _ := cmd.Flags().GetString("name")
-			scopes, _ := cmd.Flags().GetString("scopes")
 			expires, _ := cmd.Flags().GetString("expires")
 			rate, _ := cmd.Flags().GetString("rate-limit")
 			if user == "" {
 				return fmt.Errorf("--user is required")
 			}
-			in := manage.NewAPIKey{Owner: user, Name: name, Scopes: splitScopes(scopes), RateLimit: rate}
+			in := manage.NewAPIKey{Owner: user, Name: name, Scopes: scopesFlag(cmd), RateLimit: rate}
 			if expires != "" {
 				d, err := manage.ParseDuration(expires)
 				if err != nil || d == 0 {
@@ -98,7 +97,7 @@ func (e *env) apikeyCommand() *cobra.Command {
 	}
 	create.Flags().String("user", "", "owner (username or id)")
 	create.Flags().String("name", "", "a label for the key")
-	create.Flags().String("scopes", "", `space-separated scopes (default: all of the owner's)`)
+	create.Flags().String("scopes", "", `scopes, separated by spaces or commas (default: all of the owner's; "" = none)`)
 	create.Flags().String("expires", "", "lifetime, e.g. 90d (default: never)")
 	create.Flags().String("rate-limit", "", "per-key rate limit, e.g. 10/s")
 

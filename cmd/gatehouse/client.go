@@ -69,13 +69,16 @@ func (e *env) clientCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			name, _ := cmd.Flags().GetString("name")
-			grants, _ := cmd.Flags().GetStringSlice("grant")
+			var grants []string
+			grantFlags, _ := cmd.Flags().GetStringArray("grant")
+			for _, g := range grantFlags {
+				grants = append(grants, splitList(g)...)
+			}
 			uris, _ := cmd.Flags().GetStringArray("redirect-uri")
 			public, _ := cmd.Flags().GetBool("public")
-			scopes, _ := cmd.Flags().GetString("scopes")
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
 				c, err := s.Manager().CreateClient(ctx, manage.CLI(), manage.NewClient{
-					Name: name, GrantTypes: grants, RedirectURIs: uris, Public: public, Scopes: splitScopes(scopes),
+					Name: name, GrantTypes: grants, RedirectURIs: uris, Public: public, Scopes: scopesFlag(cmd),
 				})
 				if err != nil {
 					return err
@@ -92,10 +95,10 @@ func (e *env) clientCommand() *cobra.Command {
 		},
 	}
 	create.Flags().String("name", "", "client name")
-	create.Flags().StringSlice("grant", nil, "grant type (repeatable or comma list): password, client_credentials, authorization_code, refresh_token")
+	create.Flags().StringArray("grant", nil, "grant type (repeatable, or a list separated by commas or spaces): password, client_credentials, authorization_code, refresh_token")
 	create.Flags().StringArray("redirect-uri", nil, "exact redirect URI (repeatable)")
 	create.Flags().Bool("public", false, "a public client (no secret; PKCE required)")
-	create.Flags().String("scopes", "", "space-separated scopes the client may ask for")
+	create.Flags().String("scopes", "", `scopes the client may ask for, separated by spaces or commas (default: none, i.e. any scope its user has)`)
 
 	list := &cobra.Command{
 		Use:   "list",

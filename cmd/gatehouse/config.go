@@ -114,14 +114,9 @@ var settings = []setting{
 			}
 			return nil
 		}},
-	{flag: "trusted-proxies", usage: "comma-separated CIDRs whose X-Forwarded-For is believed",
+	{flag: "trusted-proxies", usage: "CIDRs whose X-Forwarded-For is believed, separated by commas or spaces",
 		apply: func(c *gatehouse.Config, v string) error {
-			c.TrustedProxies = nil
-			for _, p := range strings.Split(v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					c.TrustedProxies = append(c.TrustedProxies, p)
-				}
-			}
+			c.TrustedProxies = splitList(v)
 			return nil
 		}},
 	{flag: "max-body", def: "1MiB", usage: "request body limit (e.g. 512KiB, 1MiB)",
@@ -130,14 +125,9 @@ var settings = []setting{
 			c.MaxBody = n
 			return err
 		}},
-	{flag: "metrics-allow", usage: "comma-separated CIDRs that may scrape /metrics (default: loopback and private networks)",
+	{flag: "metrics-allow", usage: "CIDRs that may scrape /metrics, separated by commas or spaces (default: loopback and private networks)",
 		apply: func(c *gatehouse.Config, v string) error {
-			c.MetricsAllow = nil
-			for _, p := range strings.Split(v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					c.MetricsAllow = append(c.MetricsAllow, p)
-				}
-			}
+			c.MetricsAllow = splitList(v)
 			return nil
 		}},
 	{flag: "metrics-scope", usage: "scope a bearer token or API key needs to scrape /metrics (default: none)",

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -155,7 +156,23 @@ func (e *env) migrateCommand() *cobra.Command {
 	}
 }
 
-func splitScopes(s string) []string { return strings.Fields(s) }
+// scopesFlag reads a command's --scopes flag: nil when the flag was not
+// given (the command's default applies), otherwise the scopes it lists,
+// an empty list for "" (none, never "all").
+func scopesFlag(cmd *cobra.Command) []string {
+	if !cmd.Flags().Changed("scopes") {
+		return nil
+	}
+	v, _ := cmd.Flags().GetString("scopes")
+	return splitList(v)
+}
+
+// splitList splits a list flag on commas and white space alike ("a,b",
+// "a b" and "a, b" are two items), so that no list is taken for one item
+// named "a,b". It never returns nil; "" gives an empty list.
+func splitList(s string) []string {
+	return append([]string{}, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
+}
 
 func orDash(s string) string {
 	if s == "" {

@@ -61,9 +61,8 @@ func (e *env) userCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fromStdin, _ := cmd.Flags().GetBool("password-stdin")
 			noPassword, _ := cmd.Flags().GetBool("no-password")
-			scopes, _ := cmd.Flags().GetString("scopes")
 			admin, _ := cmd.Flags().GetBool("admin")
-			if _, err := manage.NormalizeUsername(args[0]); err != nil {
+			if _, err := manage.NewUsername(args[0]); err != nil {
 				return err
 			}
 			var pw string
@@ -75,7 +74,7 @@ func (e *env) userCommand() *cobra.Command {
 			}
 			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
 				u, err := s.Manager().CreateUser(ctx, manage.CLI(), manage.NewUser{
-					Username: args[0], Password: pw, Scopes: splitScopes(scopes), Admin: admin,
+					Username: args[0], Password: pw, Scopes: scopesFlag(cmd), Admin: admin,
 				})
 				if err != nil {
 					return err
@@ -86,7 +85,7 @@ func (e *env) userCommand() *cobra.Command {
 	}
 	create.Flags().Bool("password-stdin", false, "read the password from stdin (one line)")
 	create.Flags().Bool("no-password", false, "create the user without a password (API keys only)")
-	create.Flags().String("scopes", "", `space-separated scopes, e.g. "read write"`)
+	create.Flags().String("scopes", "", `scopes, separated by spaces or commas, e.g. "read write"`)
 	create.Flags().Bool("admin", false, "make the user an administrator (adds the admin scope)")
 
 	list := &cobra.Command{

@@ -87,6 +87,18 @@ func (h *Handler) actor(r *http.Request, p *guard.Principal) manage.Actor {
 	return ActorOf(r, p, h.ActorFrom)
 }
 
+// Credential describes p for manage's account rules (who may manage a
+// user's keys and sessions).
+func Credential(p *guard.Principal) manage.Credential {
+	c := manage.Credential{UserID: p.Subject, Scopes: p.Scopes}
+	if p.Method == guard.MethodAPIKey {
+		c.KeyID = p.KeyID
+	} else {
+		c.ClientID = p.ClientID
+	}
+	return c
+}
+
 // selfOnly refuses callers that are not users (client-credentials tokens).
 func selfOnly(p *guard.Principal) error {
 	if p.ClientID != "" && p.Subject == p.ClientID {
@@ -107,14 +119,8 @@ func (h *Handler) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The new key is bounded by the caller's credential as well as by the
-	// user: a token or key with fewer scopes cannot mint a wider key. A
-	// credential with no scopes bounds it to none (Limit nil would mean
-	// "no bound").
-	limit := p.Scopes
-	if limit == nil {
-		limit = []string{}
-	}
-	in := manage.NewAPIKey{Owner: p.Subject, Name: req.Name, Scopes: req.Scopes, RateLimit: req.RateLimit, Limit: limit}
+	// user: a token or key with fewer scopes cannot mint a wider key.
+	in := manage.NewAPIKey{Name: req.Name, Scopes: req.Scopes, RateLimit: req.RateLimit}
 	if req.ExpiresIn != "" {
 		d, err := manage.ParseDuration(req.ExpiresIn)
 		if err != nil || d == 0 {
@@ -123,7 +129,7 @@ func (h *Handler) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		}
 		in.ExpiresIn = d
 	}
-	k, err := h.Manager.CreateAPIKey(r.Context(), h.actor(r, p), in)
+	k, err := h.Manager.CreateOwnAPIKey(r.Context(), h.actor(r, p), Credential(p), in)
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return
@@ -162,7 +168,7 @@ func (h *Handler) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	k, err := h.Manager.RevokeAPIKey(r.Context(), h.actor(r, p), r.PathValue("id"), p.Subject)
+	k, err := h.Manager.RevokeOwnAPIKey(r.Context(), h.actor(r, p), Credential(p), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return

@@ -3,10 +3,12 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/manage"
 )
 
@@ -37,6 +39,10 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	var me *manage.Error
 	switch {
 	case errors.As(err, &ae):
+	case errors.As(err, &me) && me.Code == guard.CodeInsufficientScope:
+		// RFC 6750 §3.1: name the scope in the challenge, as the guard does.
+		guard.WriteError(w, &guard.Error{Status: http.StatusForbidden, Code: me.Code, Description: me.Message, Scope: me.Scope}, "")
+		return
 	case errors.As(err, &me):
 		ae = &Error{Status: kindStatus[me.Kind], Code: me.Code, Message: me.Message}
 		if ae.Status == 0 {
@@ -58,8 +64,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// decodeJSON reads a JSON body strictly: unknown fields and trailing data
-// are errors. An empty body decodes to the zero value.
+// decodeJSON reads a JSON body strictly: unknown fields and anything but
+// white space after the one JSON value are errors. An empty body decodes
+// to the zero value. Every JSON request body (self-service and admin) is
+// read here.
 func decodeJSON(r *http.Request, v any) error {
 	if r.Body == nil || r.ContentLength == 0 {
 		return nil
@@ -67,17 +75,29 @@ func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "request_too_large", "request body is too large")
-		}
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		return errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: "+err.Error())
+		return jsonError(err)
 	}
-	if dec.More() {
-		return errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: trailing data")
+	// Decoder.More is not enough: it reports false before a stray "]" or
+	// "}", which would then be ignored. Only the end of the body may follow.
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = errors.New("trailing data")
+		}
+		return jsonError(fmt.Errorf("after the JSON value: %w", err))
 	}
 	return nil
+}
+
+// jsonError maps a decoding error: 413 for a body past the limit, else 400
+// invalid_json.
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errorf(http.StatusRequestEntityTooLarge, "request_too_large", "request body is too large")
+	}
+	return errorf(http.StatusBadRequest, "invalid_json", "invalid JSON body: "+err.Error())
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // LogoutHandler serves POST /users/me/logout: the caller logs themself out
-// everywhere. Every access and refresh token issued to them until now is
+// everywhere (with a password login or the account scope, see
+// manage.ScopeAccount). Every access and refresh token issued to them until now is
 // refused on every replica and every guard that follows the revocation
 // feed; their API keys keep working (revoke those with DELETE
 // /api-keys/{id}).
@@ -40,7 +41,7 @@ func (h *LogoutHandler) handleLogout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	u, err := h.Manager.Logout(r.Context(), ActorOf(r, p, h.ActorFrom), p.Subject)
+	u, err := h.Manager.LogoutOwn(r.Context(), ActorOf(r, p, h.ActorFrom), Credential(p))
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return

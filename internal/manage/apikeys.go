@@ -16,13 +16,17 @@ import (
 
 // NewAPIKey is the input of CreateAPIKey.
 type NewAPIKey struct {
-	Owner     string   // username or user id
-	Name      string   // a label; defaults to "default"
-	Scopes    []string // nil = all of Limit (or the owner's scopes)
+	Owner string // username or user id
+	Name  string // a label; defaults to "default"
+	// Scopes are the key's scopes. nil (absent) means the default: the
+	// owner's scopes within Limit. An empty, non-nil list means none: an
+	// empty list never stands for "everything".
+	Scopes    []string
 	ExpiresIn time.Duration
 	RateLimit string // e.g. "10/s"; "" = server default
-	// Limit, when not nil, bounds the scopes further: a key may not create
-	// a key with more scopes than it has itself.
+	// Limit, when not nil, bounds the scopes further: the calling
+	// credential's scopes, since a credential may not create a key with
+	// more scopes than it has itself. nil means no bound (the CLI).
 	Limit []string
 }
 
@@ -34,7 +38,8 @@ type CreatedAPIKey struct {
 }
 
 // CreateAPIKey mints a key for the owner. Its scopes must be a subset of
-// the owner's (and of in.Limit).
+// the owner's (and of in.Limit); nil scopes give all of those, an empty
+// list none.
 func (m *Manager) CreateAPIKey(ctx context.Context, a Actor, in NewAPIKey) (CreatedAPIKey, error) {
 	u, err := m.FindUser(ctx, in.Owner)
 	if err != nil {
@@ -51,7 +56,7 @@ func (m *Manager) CreateAPIKey(ctx context.Context, a Actor, in NewAPIKey) (Crea
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}
-	if len(scopes) == 0 {
+	if in.Scopes == nil {
 		scopes = allowed
 	} else if !subset(scopes, allowed) {
 		return CreatedAPIKey{}, errorf(Forbidden, "invalid_scope",

@@ -87,6 +87,9 @@ type Error struct {
 	Kind    Kind
 	Code    string // stable machine-readable code, e.g. "invalid_username"
 	Message string
+	// Scope, for a Forbidden insufficient_scope error, names the scopes
+	// (space-separated) that the credential would have needed.
+	Scope string
 }
 
 func (e *Error) Error() string { return e.Message }

@@ -23,7 +23,8 @@ const ScopeAdmin = "admin"
 
 // NormalizeUsername returns the canonical form of a username (Unicode NFKC,
 // lower case) or an error that says what is wrong with it. Canonical forms
-// make "Alice", "ALICE" and "Ａｌｉｃｅ" one account.
+// make "Alice", "ALICE" and "Ａｌｉｃｅ" one account. It is what finds a user
+// (logins, lookups); a name to be created must also pass NewUsername.
 func NormalizeUsername(name string) (string, error) {
 	if !utf8.ValidString(name) {
 		return "", errorf(Invalid, "invalid_username", "username is not valid UTF-8")
@@ -47,11 +48,20 @@ func NormalizeUsername(name string) (string, error) {
 }
 
 // ParseScopes validates a scope list given as separate words or one
-// space-separated string per element.
+// space-separated string per element. A scope name is an RFC 6749 §3.3
+// scope token without a comma: §3.3 allows commas, but "read,write" is
+// nearly always two scopes written as a list, and a scope named so would
+// make every list ambiguous.
 func ParseScopes(in []string) ([]string, error) {
 	s, oerr := oauth.ParseScope(strings.Join(in, " "))
 	if oerr != nil {
 		return nil, errorf(Invalid, "invalid_scope", "%s", oerr.Description)
+	}
+	for _, sc := range s {
+		if strings.Contains(sc, ",") {
+			return nil, errorf(Invalid, "invalid_scope",
+				"scope %q contains a comma: give each scope separately (a list, or separated by spaces)", sc)
+		}
 	}
 	return s, nil
 }
@@ -64,17 +74,12 @@ type NewUser struct {
 	Admin    bool
 }
 
-// CreateUser validates and creates a user. An admin user's scopes always
-// include ScopeAdmin.
+// CreateUser validates and creates a user (the name by the rules of
+// NewUsername). An admin user's scopes always include ScopeAdmin.
 func (m *Manager) CreateUser(ctx context.Context, a Actor, in NewUser) (store.User, error) {
-	name, err := NormalizeUsername(in.Username)
+	name, err := NewUsername(in.Username)
 	if err != nil {
 		return store.User{}, err
-	}
-	if looksLikeID(name) {
-		// FindUser takes a username or an id: a username shaped like an id
-		// could be mistaken for another user.
-		return store.User{}, errorf(Invalid, "invalid_username", "username must not look like a user id")
 	}
 	scopes, err := ParseScopes(in.Scopes)
 	if err != nil {
