@@ -20,12 +20,19 @@ var ErrInactive = errors.New("guard: credential is not active")
 
 // Introspector is an [APIKeyVerifier] that asks the issuer's RFC 7662
 // introspection endpoint, authenticating as a confidential client with
-// HTTP Basic. Answers are cached by the SHA-256 of issuer and key: an
-// active key for PositiveTTL (never past its expiry), an inactive one for
-// NegativeTTL. A key in the [DenyList] (when set) is refused even while
-// cached. It is safe for concurrent use.
+// HTTP Basic. Only an answer that says the value is an API key (active,
+// token_type "api_key", with its key_id) makes it one: an access or
+// refresh token the issuer calls active is refused. A value that starts
+// with the API-key prefix but is not a well-formed gatehouse credential
+// (length, characters, checksum) is refused without a request
+// ([ErrMalformedAPIKey]); values without the prefix (keys imported from
+// another system) are asked about. Answers are cached by the SHA-256 of
+// issuer and key: an active key for PositiveTTL (never past its expiry),
+// anything else for NegativeTTL. A key in the [DenyList] (when set) is
+// refused even while cached. It is safe for concurrent use.
 type Introspector struct {
 	issuer, endpoint    string
+	prefix              string // API-key prefix, e.g. "gk_"
 	clientID, secret    string
 	client              *http.Client
 	positiveTTL, negTTL time.Duration
@@ -49,6 +56,9 @@ const maxIntrospectionEntries = 10_000
 
 // VerifyAPIKey implements [APIKeyVerifier].
 func (in *Introspector) VerifyAPIKey(ctx context.Context, key string) (*Principal, error) {
+	if strings.HasPrefix(key, in.prefix) && !wellFormedKey(in.prefix, key) {
+		return nil, ErrMalformedAPIKey
+	}
 	sum := sha256.Sum256([]byte(in.issuer + "\x00" + key))
 	now := in.now()
 	in.mu.Lock()
@@ -93,34 +103,24 @@ type introspection struct {
 	KeyID     string `json:"key_id"`
 }
 
+// tokenTypeAPIKey is the token_type gatehouse's introspection endpoint
+// gives API keys (access tokens are "Bearer", refresh tokens
+// "refresh_token").
+const tokenTypeAPIKey = "api_key"
+
 func (in *Introspector) ask(ctx context.Context, key string, now time.Time) (introEntry, error) {
-	form := url.Values{"token": {key}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.endpoint, strings.NewReader(form.Encode()))
+	r, err := in.post(ctx, key)
 	if err != nil {
-		return introEntry{}, fmt.Errorf("introspect: %w", err)
+		return introEntry{}, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.SetBasicAuth(url.QueryEscape(in.clientID), url.QueryEscape(in.secret))
-	resp, err := in.client.Do(req)
-	if err != nil {
-		return introEntry{}, fmt.Errorf("introspect: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return introEntry{}, fmt.Errorf("introspect: status %s", resp.Status)
-	}
-	var r introspection
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r); err != nil {
-		return introEntry{}, fmt.Errorf("introspect: %w", err)
-	}
-	if !r.Active || r.Sub == "" || (r.Iss != "" && r.Iss != in.issuer) {
+	// Only what the issuer says is an API key is one: an access token or
+	// a refresh token is active too, but the deny list's checks for it
+	// and its own lifetime would not apply.
+	if !r.Active || r.TokenType != tokenTypeAPIKey || r.Sub == "" || r.KeyID == "" ||
+		(r.Iss != "" && r.Iss != in.issuer) {
 		return introEntry{until: now.Add(in.negTTL)}, nil
 	}
 	p := &Principal{Subject: r.Sub, Username: r.Username, Method: MethodAPIKey, KeyID: r.KeyID}
-	if p.KeyID == "" {
-		p.KeyID = r.Jti
-	}
 	if r.Scope != "" {
 		p.Scopes = strings.Fields(r.Scope)
 	}
@@ -135,6 +135,31 @@ func (in *Introspector) ask(ctx context.Context, key string, now time.Time) (int
 		}
 	}
 	return introEntry{p: p, until: until}, nil
+}
+
+// post asks the introspection endpoint about token (RFC 7662 §2.1).
+func (in *Introspector) post(ctx context.Context, token string) (introspection, error) {
+	form := url.Values{"token": {token}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return introspection{}, fmt.Errorf("introspect: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(url.QueryEscape(in.clientID), url.QueryEscape(in.secret))
+	resp, err := in.client.Do(req)
+	if err != nil {
+		return introspection{}, fmt.Errorf("introspect: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return introspection{}, fmt.Errorf("introspect: status %s", resp.Status)
+	}
+	var r introspection
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r); err != nil {
+		return introspection{}, fmt.Errorf("introspect: %w", err)
+	}
+	return r, nil
 }
 
 // Forget drops cached answers for the API key keyID and for every key of

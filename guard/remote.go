@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,6 +79,9 @@ type RemoteConfig struct {
 	// Guard holds the remaining [Config] options (APIKeyPrefix, Leeway,
 	// Now, Realm, Logger, OnResult, Enrich, Admit, TokenCacheSize). Its
 	// Issuer, Audience, Keys, APIKeys and Revocations are set by NewRemote.
+	// APIKeyPrefix must be the server's API-key prefix (default "gk_"): a
+	// value with it whose length or checksum is wrong is refused without
+	// asking the server.
 	Guard Config
 }
 
@@ -147,6 +151,10 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	if cfg.MaxStale < 0 {
 		problems = append(problems, errors.New("MaxStale must not be negative"))
 	}
+	prefix := cmp.Or(cfg.Guard.APIKeyPrefix, defaultAPIKeyPrefix)
+	if !validCredentialPrefix(prefix) {
+		problems = append(problems, errors.New(`Guard.APIKeyPrefix must be a gatehouse credential prefix (^[a-z][a-z0-9]{0,15}_$, e.g. "gk_")`))
+	}
 	if len(problems) > 0 {
 		return nil, errors.Join(append([]error{errors.New("guard: invalid remote config")}, problems...)...)
 	}
@@ -190,7 +198,7 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 		negTTL = 2 * time.Second
 	}
 	r.APIKeys = &Introspector{
-		issuer: issuer, endpoint: introURL, clientID: cfg.ClientID, secret: cfg.ClientSecret,
+		issuer: issuer, endpoint: introURL, prefix: prefix, clientID: cfg.ClientID, secret: cfg.ClientSecret,
 		client: hc, positiveTTL: posTTL, negTTL: negTTL, now: now, deny: r.DenyList,
 		maxEntries: maxIntrospectionEntries, cache: make(map[[32]byte]introEntry),
 	}

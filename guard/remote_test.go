@@ -37,7 +37,7 @@ type fakeIssuer struct {
 	feedDown    bool
 }
 
-func newFakeIssuer(t *testing.T) *fakeIssuer {
+func newFakeIssuer(t testing.TB) *fakeIssuer {
 	t.Helper()
 	f := &fakeIssuer{wake: make(chan struct{}), kill: make(chan struct{}), active: map[string]map[string]any{}}
 	mux := http.NewServeMux()
@@ -182,7 +182,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func mustRemote(t *testing.T, f *fakeIssuer, c *clock, edit func(*guard.RemoteConfig)) *guard.Remote {
+func mustRemote(t testing.TB, f *fakeIssuer, c *clock, edit func(*guard.RemoteConfig)) *guard.Remote {
 	t.Helper()
 	cfg := guard.RemoteConfig{
 		Issuer: f.srv.URL, Audience: testAudience, ClientID: "rs", ClientSecret: "rs-secret",
@@ -352,21 +352,23 @@ func TestRemoteIntrospection(t *testing.T) {
 	f := newFakeIssuer(t)
 	key := mustECKey(t)
 	f.publish("k1", &key.PublicKey)
-	f.active["gk_good"] = map[string]any{"active": true, "sub": "user-7", "username": "eve", "scope": "read", "jti": "key-7", "iss": f.srv.URL}
+	good, bad := mustWellFormedKey(t, "gk_"), mustWellFormedKey(t, "gk_")
+	f.active[good] = map[string]any{"active": true, "token_type": "api_key", "sub": "user-7", "username": "eve",
+		"scope": "read", "key_id": "key-7", "iss": f.srv.URL}
 	c := newClock(testNow)
 	g := mustRemote(t, f, c, func(cfg *guard.RemoteConfig) {
 		cfg.IntrospectionTTL, cfg.NegativeTTL = 10*time.Second, 2*time.Second
 	})
 
-	p, err := g.Authenticate(apiKeyRequest("gk_good"))
+	p, err := g.Authenticate(apiKeyRequest(good))
 	if err != nil || p.Subject != "user-7" || p.KeyID != "key-7" || p.Method != guard.MethodAPIKey || !p.HasScope("read") {
 		t.Fatalf("Authenticate(good key) = %+v, %v", p, err)
 	}
 	for range 5 {
-		if _, err := g.Authenticate(apiKeyRequest("gk_good")); err != nil {
+		if _, err := g.Authenticate(apiKeyRequest(good)); err != nil {
 			t.Fatalf("cached good key: %v", err)
 		}
-		if _, err := g.Authenticate(apiKeyRequest("gk_bad")); err == nil {
+		if _, err := g.Authenticate(apiKeyRequest(bad)); err == nil {
 			t.Fatal("bad key accepted")
 		}
 	}
@@ -375,15 +377,15 @@ func TestRemoteIntrospection(t *testing.T) {
 	}
 	// The negative entry expires before the positive one.
 	c.Advance(3 * time.Second)
-	_, _ = g.Authenticate(apiKeyRequest("gk_bad"))
-	_, _ = g.Authenticate(apiKeyRequest("gk_good"))
+	_, _ = g.Authenticate(apiKeyRequest(bad))
+	_, _ = g.Authenticate(apiKeyRequest(good))
 	if _, calls := f.counts(); calls != 3 {
 		t.Errorf("introspection calls after 3s = %d, want 3", calls)
 	}
 	// A revocation on the feed refuses the cached key at once.
 	f.push(guard.FeedEntry{Kind: guard.RevokeAPIKey, Value: "key-7", ExpiresAt: testNow.Add(time.Hour)})
 	eventually(t, "the revoked key is refused", func() bool {
-		_, err := g.Authenticate(apiKeyRequest("gk_good"))
+		_, err := g.Authenticate(apiKeyRequest(good))
 		return err != nil
 	})
 }
