@@ -153,13 +153,21 @@ func (in *Introspector) post(ctx context.Context, token string) (introspection, 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return introspection{}, fmt.Errorf("introspect: status %s", resp.Status)
+		return introspection{}, fmt.Errorf("introspect: %w",
+			&StatusError{Method: http.MethodPost, URL: in.endpoint, ClientID: in.clientID, Status: resp.StatusCode})
 	}
 	var r introspection
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r); err != nil {
-		return introspection{}, fmt.Errorf("introspect: %w", err)
+		return introspection{}, fmt.Errorf("introspect %s: %w", in.endpoint, badAnswer(err))
 	}
 	return r, nil
+}
+
+// probe asks about a value that is no credential, so that NewRemote finds
+// a refused client or a wrong endpoint before the first request does.
+func (in *Introspector) probe(ctx context.Context) error {
+	_, err := in.post(ctx, "gatehouse-guard-start-probe")
+	return err
 }
 
 // Forget drops cached answers for the API key keyID and for every key of

@@ -146,11 +146,11 @@ func (s *RemoteKeySet) get() (map[string]jose.JSONWebKey, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch JWKS: status %s", resp.Status)
+		return nil, fmt.Errorf("fetch JWKS: %w", &StatusError{Method: http.MethodGet, URL: s.url, Status: resp.StatusCode})
 	}
 	var set jose.JSONWebKeySet
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
+		return nil, fmt.Errorf("fetch JWKS %s: %w", s.url, badAnswer(err))
 	}
 	keys := make(map[string]jose.JSONWebKey, len(set.Keys))
 	for _, k := range set.Keys {

@@ -119,6 +119,7 @@ type Remote struct {
 	wg         sync.WaitGroup
 	synced     chan struct{}
 	syncedOnce sync.Once
+	refused    chan error // the feed's first error that cannot heal, before it synced
 
 	cursor      atomic.Int64
 	lastContact atomic.Int64 // unix nanoseconds on the Now clock; 0 never
@@ -135,11 +136,20 @@ type discoveryDoc struct {
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
 }
 
-// NewRemote reads the issuer's discovery document, fetches its JWKS,
-// connects to its revocation feed and waits (within ctx) until the feed
-// has caught up, then returns a guard ready to serve. The feed is followed
-// in the background, reconnecting with backoff and resuming from the last
-// entry seen, until Close.
+// NewRemote reads the issuer's discovery document, fetches its JWKS, asks
+// its introspection endpoint once, connects to its revocation feed and
+// waits (within ctx) until the feed has caught up, then returns a guard
+// ready to serve. The feed is followed in the background, reconnecting
+// with backoff and resuming from the last entry seen, until Close.
+//
+// What can heal — network errors and 5xx (408, 429) answers — is retried
+// with backoff and logged until ctx ends, so give ctx a deadline. A 401 or
+// 403 (the client's id or secret is wrong, or it is not confidential),
+// another 4xx or an unusable answer is a configuration error: NewRemote
+// returns it at once, as a [*StatusError] naming the endpoint and the
+// client, never the secret. Later, a feed that refuses the client is
+// logged at error level and retried every 5s, and the guard turns stale
+// after MaxStale.
 func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	var problems []error
 	if cfg.Issuer == "" {
@@ -167,9 +177,17 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	if now == nil {
 		now = time.Now
 	}
-	doc, err := discover(ctx, hc, issuer)
+	log := cfg.Guard.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var doc discoveryDoc
+	err := untilHealed(ctx, log, "remote: discovery", func() (err error) {
+		doc, err = discover(ctx, hc, issuer)
+		return err
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("guard: remote: %w", err)
 	}
 	jwksURL := firstNonEmpty(cfg.JWKSURL, doc.JWKSURI, issuer+"/.well-known/jwks.json")
 	introURL := firstNonEmpty(cfg.IntrospectionURL, doc.IntrospectionEndpoint, issuer+"/oauth2/introspect")
@@ -179,14 +197,11 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 		stream:   &http.Client{Transport: hc.Transport, Jar: hc.Jar, CheckRedirect: hc.CheckRedirect},
 		now:      now,
 		maxStale: cfg.MaxStale, ignoreSt: cfg.InsecureIgnoreStale,
-		log: cfg.Guard.Logger, onStatus: cfg.OnStatus,
-		synced: make(chan struct{}),
+		log: log, onStatus: cfg.OnStatus,
+		synced: make(chan struct{}), refused: make(chan error, 1),
 	}
 	if r.maxStale == 0 {
 		r.maxStale = 30 * time.Second
-	}
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.DenyList = NewDenyList(now)
 	r.Keys = NewRemoteKeySet(jwksURL, hc, cfg.JWKSMinInterval, now)
@@ -211,7 +226,13 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	}
 	g.gate = r.gate
 	r.Guard = g
-	if err := r.Keys.Refresh(ctx); err != nil {
+	// Every endpoint is tried before the guard serves: a refusal (a wrong
+	// client secret, a client that may not introspect) is a configuration
+	// error found now rather than on the first request.
+	if err := untilHealed(ctx, log, "remote: JWKS", func() error { return r.Keys.Refresh(ctx) }); err != nil {
+		return nil, fmt.Errorf("guard: remote: %w", err)
+	}
+	if err := untilHealed(ctx, log, "remote: introspection", func() error { return r.APIKeys.probe(ctx) }); err != nil {
 		return nil, fmt.Errorf("guard: remote: %w", err)
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -222,6 +243,9 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	select {
 	case <-r.synced:
 		return r, nil
+	case err := <-r.refused:
+		r.Close()
+		return nil, fmt.Errorf("guard: remote: %w", err)
 	case <-ctx.Done():
 		r.Close()
 		return nil, fmt.Errorf("guard: remote: revocation feed did not sync: %w (last error: %s)", ctx.Err(), r.Status().Err)
@@ -237,21 +261,24 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
+// discover reads the issuer's metadata: the OpenID document, or the RFC
+// 8414 one when the first is not found.
 func discover(ctx context.Context, hc *http.Client, issuer string) (discoveryDoc, error) {
-	var lastErr error
+	var err error
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		var doc discoveryDoc
-		err := getJSON(ctx, hc, issuer+path, &doc)
-		if err == nil {
+		if err = getJSON(ctx, hc, issuer+path, &doc); err == nil {
 			// RFC 8414 §3.3: the document must name the issuer asked for.
 			if strings.TrimSuffix(doc.Issuer, "/") != issuer {
-				return doc, fmt.Errorf("guard: discovery at %s names issuer %q, want %q", issuer+path, doc.Issuer, issuer)
+				return doc, fmt.Errorf("%w: %s names issuer %q, want %q", errBadAnswer, issuer+path, doc.Issuer, issuer)
 			}
 			return doc, nil
 		}
-		lastErr = err
+		if se := (*StatusError)(nil); !errors.As(err, &se) || se.Status != http.StatusNotFound {
+			break
+		}
 	}
-	return discoveryDoc{}, fmt.Errorf("guard: discovery: %w", lastErr)
+	return discoveryDoc{}, fmt.Errorf("discovery: %w", err)
 }
 
 func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
@@ -266,9 +293,12 @@ func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %s", u, resp.Status)
+		return &StatusError{Method: http.MethodGet, URL: u, Status: resp.StatusCode}
 	}
-	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: %w", u, badAnswer(err))
+	}
+	return nil
 }
 
 // Close stops following the feed. The guard keeps its state but turns
@@ -363,10 +393,12 @@ func (r *Remote) watchStale(ctx context.Context) {
 	}
 }
 
-// follow keeps a stream to the feed open, reconnecting with backoff.
+// follow keeps a stream to the feed open, reconnecting with backoff. An
+// error that cannot heal (the feed refuses the client) is logged at error
+// level and retried at the longest interval, while the stale gate closes
+// after MaxStale; before the first sync it ends NewRemote instead.
 func (r *Remote) follow(ctx context.Context) {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
-	backoff := minBackoff
+	var b backoff
 	for ctx.Err() == nil {
 		got, err := r.session(ctx)
 		if r.connected.Swap(false) {
@@ -376,20 +408,27 @@ func (r *Remote) follow(ctx context.Context) {
 			return
 		}
 		if got {
-			backoff = minBackoff
+			b.reset()
 		}
-		if err != nil {
-			r.setErr(err)
-			r.log.Warn("guard: revocation feed disconnected; reconnecting", "err", err, "backoff", backoff)
+		r.setErr(err)
+		d := b.next(err)
+		if retryable(err) {
+			r.log.Warn("guard: revocation feed disconnected; reconnecting", "err", err, "backoff", d)
+		} else {
+			r.log.Error("guard: revocation feed refused; credentials are refused once it is stale (MaxStale)",
+				"err", err, "client_id", r.clientID, "feed", r.feedURL, "backoff", d)
+			select {
+			case <-r.synced:
+			default:
+				select {
+				case r.refused <- err:
+				default:
+				}
+			}
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, d) {
 			return
-		case <-t.C:
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
@@ -416,10 +455,11 @@ func (r *Remote) session(ctx context.Context) (bool, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("revocation feed: status %s", resp.Status)
+		return false, fmt.Errorf("revocation feed: %w",
+			&StatusError{Method: http.MethodGet, URL: r.feedURL, ClientID: r.clientID, Status: resp.StatusCode})
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		return false, fmt.Errorf("revocation feed: content type %q", ct)
+		return false, fmt.Errorf("revocation feed %s: %w: content type %q", r.feedURL, errBadAnswer, ct)
 	}
 	r.connected.Store(true)
 	r.notify()
@@ -509,7 +549,7 @@ func (r *Remote) dispatch(ctx context.Context, event, id, data string) error {
 	case "revocation":
 		var e FeedEntry
 		if err := json.Unmarshal([]byte(data), &e); err != nil {
-			return fmt.Errorf("revocation feed: bad entry: %w", err)
+			return fmt.Errorf("revocation feed %s: bad entry: %w", r.feedURL, badAnswer(err))
 		}
 		r.apply(ctx, e)
 		if seq, err := strconv.ParseInt(id, 10, 64); err == nil && seq > r.cursor.Load() {

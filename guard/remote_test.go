@@ -35,6 +35,13 @@ type fakeIssuer struct {
 	active      map[string]map[string]any
 	introCalls  int
 	feedDown    bool
+	failures    map[string]*failure // path → answer to give instead
+}
+
+// failure makes the fake answer a path with status, times times (-1:
+// until changed).
+type failure struct {
+	status, times int
 }
 
 func newFakeIssuer(t testing.TB) *fakeIssuer {
@@ -68,7 +75,13 @@ func newFakeIssuer(t testing.TB) *fakeIssuer {
 		_ = json.NewEncoder(w).Encode(resp)
 	})
 	mux.HandleFunc("GET /oauth2/revocations", f.serveFeed)
-	f.srv = httptest.NewServer(mux)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := f.failure(r.URL.Path); st != 0 {
+			w.WriteHeader(st)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		f.killStreams()
 		f.srv.Close()
@@ -123,6 +136,30 @@ func (f *fakeIssuer) serveFeed(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// fail makes the next times requests to path (-1: all of them, until
+// fail is called again) answer status.
+func (f *fakeIssuer) fail(path string, status, times int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failures == nil {
+		f.failures = map[string]*failure{}
+	}
+	f.failures[path] = &failure{status: status, times: times}
+}
+
+func (f *fakeIssuer) failure(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl := f.failures[path]
+	if fl == nil || fl.times == 0 {
+		return 0
+	}
+	if fl.times > 0 {
+		fl.times--
+	}
+	return fl.status
 }
 
 func (f *fakeIssuer) push(e guard.FeedEntry) {
@@ -359,6 +396,7 @@ func TestRemoteIntrospection(t *testing.T) {
 	g := mustRemote(t, f, c, func(cfg *guard.RemoteConfig) {
 		cfg.IntrospectionTTL, cfg.NegativeTTL = 10*time.Second, 2*time.Second
 	})
+	_, startCalls := f.counts() // NewRemote's probe
 
 	p, err := g.Authenticate(apiKeyRequest(good))
 	if err != nil || p.Subject != "user-7" || p.KeyID != "key-7" || p.Method != guard.MethodAPIKey || !p.HasScope("read") {
@@ -372,15 +410,15 @@ func TestRemoteIntrospection(t *testing.T) {
 			t.Fatal("bad key accepted")
 		}
 	}
-	if _, calls := f.counts(); calls != 2 {
-		t.Errorf("introspection calls = %d, want 2 (one positive, one negative, then cached)", calls)
+	if _, calls := f.counts(); calls-startCalls != 2 {
+		t.Errorf("introspection calls = %d, want 2 (one positive, one negative, then cached)", calls-startCalls)
 	}
 	// The negative entry expires before the positive one.
 	c.Advance(3 * time.Second)
 	_, _ = g.Authenticate(apiKeyRequest(bad))
 	_, _ = g.Authenticate(apiKeyRequest(good))
-	if _, calls := f.counts(); calls != 3 {
-		t.Errorf("introspection calls after 3s = %d, want 3", calls)
+	if _, calls := f.counts(); calls-startCalls != 3 {
+		t.Errorf("introspection calls after 3s = %d, want 3", calls-startCalls)
 	}
 	// A revocation on the feed refuses the cached key at once.
 	f.push(guard.FeedEntry{Kind: guard.RevokeAPIKey, Value: "key-7", ExpiresAt: testNow.Add(time.Hour)})
