@@ -1,6 +1,9 @@
 package guard
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // WellFormedKey is the credential format check, for the table test.
 var WellFormedKey = wellFormedKey
@@ -14,4 +17,16 @@ func Backoffs(errs ...error) []time.Duration {
 		out[i] = b.next(err)
 	}
 	return out
+}
+
+// NewTestIntrospector returns an Introspector of the issuer
+// https://issuer.test that asks through rt on the clock now and keeps at
+// most size answers.
+func NewTestIntrospector(rt http.RoundTripper, now func() time.Time, size int) *Introspector {
+	return &Introspector{
+		issuer: "https://issuer.test", endpoint: "https://issuer.test/introspect", prefix: defaultAPIKeyPrefix,
+		clientID: "rs", secret: "rs-secret", client: &http.Client{Transport: rt},
+		positiveTTL: 10 * time.Second, negTTL: 2 * time.Second, now: now,
+		maxEntries: size, cache: make(map[string]introEntry),
+	}
 }

@@ -128,6 +128,9 @@ func (g *Guard) verifyUncached(ctx context.Context, token string) (*Principal, t
 	}
 	key, alg, err := g.keys.VerificationKey(ctx, kid)
 	if err != nil {
+		if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
+			return nil, time.Time{}, unavailable(&KeyError{KeyID: kid, Err: err})
+		}
 		return nil, time.Time{}, invalidToken("token signing key is unknown", &KeyError{KeyID: kid, Err: err})
 	}
 	if h.Algorithm != string(alg) {

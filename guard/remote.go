@@ -64,10 +64,27 @@ type RemoteConfig struct {
 	// unknown kid; default 1s.
 	JWKSMinInterval time.Duration
 	// IntrospectionTTL and NegativeTTL are how long an API key found
-	// active (never past its expiry) or inactive is cached; defaults 10s
-	// and 2s. Revocations on the feed end a positive entry at once.
+	// active (never past its expiry) or any credential found inactive is
+	// cached; defaults 10s and 2s. Revocations on the feed end a positive
+	// entry at once.
 	IntrospectionTTL time.Duration
 	NegativeTTL      time.Duration
+	// IntrospectionCacheSize bounds the introspection answers kept (API
+	// keys and the usernames of access tokens). Zero means
+	// [DefaultIntrospectionCacheSize].
+	IntrospectionCacheSize int
+	// SkipUsernames stops the guard from learning usernames. By default
+	// (false) the first request with a user's access token introspects the
+	// token, once per token (requests for it meanwhile wait for that one
+	// answer, which is cached by jti until the token expires), so that
+	// [Principal.Username] is filled in as by the embedded guard; a token
+	// the issuer calls inactive is refused (401), and while the issuer
+	// cannot be asked such a request gets 503 temporarily_unavailable
+	// rather than an empty username. A client's own token
+	// (client_credentials) has no user and is never introspected. Set it
+	// for a service that does not use usernames: bearer requests then
+	// never wait for the issuer, and Username stays "" for them.
+	SkipUsernames bool
 	// JWKSURL, IntrospectionURL and FeedURL override the endpoints found by
 	// discovery (the feed: Issuer + "/oauth2/revocations").
 	JWKSURL          string
@@ -161,6 +178,9 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	if cfg.MaxStale < 0 {
 		problems = append(problems, errors.New("MaxStale must not be negative"))
 	}
+	if cfg.IntrospectionCacheSize < 0 {
+		problems = append(problems, errors.New("IntrospectionCacheSize must not be negative"))
+	}
 	prefix := cmp.Or(cfg.Guard.APIKeyPrefix, defaultAPIKeyPrefix)
 	if !validCredentialPrefix(prefix) {
 		problems = append(problems, errors.New(`Guard.APIKeyPrefix must be a gatehouse credential prefix (^[a-z][a-z0-9]{0,15}_$, e.g. "gk_")`))
@@ -215,16 +235,20 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	r.APIKeys = &Introspector{
 		issuer: issuer, endpoint: introURL, prefix: prefix, clientID: cfg.ClientID, secret: cfg.ClientSecret,
 		client: hc, positiveTTL: posTTL, negTTL: negTTL, now: now, deny: r.DenyList,
-		maxEntries: maxIntrospectionEntries, cache: make(map[[32]byte]introEntry),
+		maxEntries: cmp.Or(cfg.IntrospectionCacheSize, DefaultIntrospectionCacheSize),
+		cache:      make(map[string]introEntry),
 	}
 	gc := cfg.Guard
 	gc.Issuer, gc.Keys, gc.APIKeys, gc.Revocations = issuer, r.Keys, r.APIKeys, r.DenyList
 	gc.Audience = firstNonEmpty(cfg.Audience, issuer)
-	g, err := New(gc)
+	hooks := remoteHooks{gate: r.gate}
+	if !cfg.SkipUsernames {
+		hooks.learn = r.learnUsername
+	}
+	g, err := newGuard(gc, hooks)
 	if err != nil {
 		return nil, err
 	}
-	g.gate = r.gate
 	r.Guard = g
 	// Every endpoint is tried before the guard serves: a refusal (a wrong
 	// client secret, a client that may not introspect) is a configuration
@@ -352,6 +376,24 @@ func (r *Remote) gate() *Error {
 			"the revocation feed is unreachable; credentials cannot be checked", &StaleError{Since: d})
 	}
 	return nil
+}
+
+// learnUsername fills in the username of a user's verified access token
+// from the issuer's introspection endpoint (see RemoteConfig.SkipUsernames).
+func (r *Remote) learnUsername(ctx context.Context, p *Principal, token string) *Error {
+	if p.IsClient() || p.Subject == "" {
+		return nil
+	}
+	name, err := r.APIKeys.username(ctx, p, token)
+	switch {
+	case err == nil:
+		p.Username = name
+		return nil
+	case errors.Is(err, ErrInactive):
+		return invalidToken("token is not active", err)
+	default:
+		return unavailable(err)
+	}
 }
 
 func (r *Remote) contact() { r.lastContact.Store(r.now().UnixNano()) }

@@ -2,12 +2,14 @@ package guard_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,12 +67,13 @@ func newFakeIssuer(t testing.TB) *fakeIssuer {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
+		tok := r.PostFormValue("token")
 		f.mu.Lock()
 		f.introCalls++
-		resp, ok := f.active[r.PostFormValue("token")]
+		resp, ok := f.active[tok]
 		f.mu.Unlock()
 		if !ok {
-			resp = map[string]any{"active": false}
+			resp = f.introspectJWT(tok)
 		}
 		_ = json.NewEncoder(w).Encode(resp)
 	})
@@ -87,6 +90,25 @@ func newFakeIssuer(t testing.TB) *fakeIssuer {
 		f.srv.Close()
 	})
 	return f
+}
+
+// introspectJWT answers for an access token that is not in f.active as
+// the real server does for a valid one (without checking the signature):
+// active, with its subject, jti and the username "name-of-" + subject.
+func (f *fakeIssuer) introspectJWT(tok string) map[string]any {
+	parts := strings.Split(tok, ".")
+	var c struct {
+		Sub string `json:"sub"`
+		Jti string `json:"jti"`
+	}
+	if len(parts) != 3 {
+		return map[string]any{"active": false}
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err != nil || json.Unmarshal(b, &c) != nil {
+		return map[string]any{"active": false}
+	}
+	return map[string]any{"active": true, "token_type": "Bearer", "sub": c.Sub, "jti": c.Jti,
+		"username": "name-of-" + c.Sub, "iss": f.srv.URL}
 }
 
 func (f *fakeIssuer) serveFeed(w http.ResponseWriter, r *http.Request) {

@@ -89,7 +89,7 @@ func (h *Handler) actor(r *http.Request, p *guard.Principal) manage.Actor {
 
 // selfOnly refuses callers that are not users (client-credentials tokens).
 func selfOnly(p *guard.Principal) error {
-	if p.ClientID != "" && p.Subject == p.ClientID {
+	if p.IsClient() {
 		return errorf(http.StatusForbidden, "not_a_user", "this endpoint needs a user's credential, not a client's")
 	}
 	return nil
