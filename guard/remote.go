@@ -115,9 +115,11 @@ type RemoteStatus struct {
 
 // Remote is a [Guard] for a service that only knows gatehouse's issuer
 // URL: it verifies access tokens with the published JWKS, checks API keys
-// by introspection and follows the revocation feed into an in-memory
-// [DenyList], so that a revoked credential is refused within about a
-// second with no call to the server per request. Close it when done.
+// by introspection, learns the username of a user's access token by
+// introspecting it once, and follows the revocation feed into an
+// in-memory [DenyList], so that a revoked credential is refused within
+// about a second with no call to the server per request (beyond the
+// cached introspections). Close it when done.
 type Remote struct {
 	*Guard
 	Keys       *RemoteKeySet
