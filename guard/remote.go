@@ -454,12 +454,15 @@ func (r *Remote) follow(ctx context.Context) {
 		if got {
 			b.reset()
 		}
+		if err == nil {
+			err = errors.New("revocation feed: stream ended")
+		}
 		r.setErr(err)
 		d := b.next(err)
 		if retryable(err) {
 			r.log.Warn("guard: revocation feed disconnected; reconnecting", "err", err, "backoff", d)
 		} else {
-			r.log.Error("guard: revocation feed refused; credentials are refused once it is stale (MaxStale)",
+			r.log.Error("guard: revocation feed refused or unusable: fix the configuration (retrying slowly; credentials are refused after MaxStale)",
 				"err", err, "client_id", r.clientID, "feed", r.feedURL, "backoff", d)
 			select {
 			case <-r.synced:
