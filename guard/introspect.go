@@ -279,7 +279,10 @@ func (in *Introspector) askToken(ctx context.Context, p *Principal, token string
 		(r.Iss != "" && r.Iss != in.issuer) {
 		return introEntry{until: in.now().Add(in.negTTL)}, nil
 	}
-	return introEntry{p: &Principal{Subject: r.Sub, Username: r.Username, TokenID: r.Jti}, until: p.ExpiresAt}, nil
+	// Kept a minute past the expiry, so that the guard's leeway does not
+	// ask about a token the issuer may already call expired; an expired
+	// token is refused before its entry is looked at.
+	return introEntry{p: &Principal{Subject: r.Sub, Username: r.Username, TokenID: r.Jti}, until: p.ExpiresAt.Add(time.Minute)}, nil
 }
 
 // post asks the introspection endpoint about token (RFC 7662 §2.1).
