@@ -35,7 +35,8 @@ type accessClaims struct {
 
 // VerifyAccessToken verifies a JWT access token (RFC 9068) and returns its
 // principal, as [Guard.Authenticate] does for a bearer token, including the
-// [RevocationChecker] call but without calling [Config.OnResult]. On
+// [RevocationChecker] call but without calling [Config.OnResult] or
+// [Config.Enrich], and, on a [Remote], without learning the username. On
 // failure the error is an [*Error] with Code [CodeInvalidToken] whose cause
 // is one of [*MalformedTokenError], [*AlgorithmError], [*KeyError],
 // [*SignatureError], [*ClaimError], [*TokenExpiredError],
