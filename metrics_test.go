@@ -210,8 +210,8 @@ func TestMetricsStoreErrors(t *testing.T) {
 		t.Fatalf("close store: %v", err)
 	}
 	res, body := get(t, s.URL+"/users/me", map[string]string{"X-API-Key": key})
-	if res.StatusCode < 400 {
-		t.Fatalf("GET /users/me with the store down = %d %s", res.StatusCode, body)
+	if res.StatusCode != http.StatusServiceUnavailable { // the key is not bad: 503, not 401
+		t.Fatalf("GET /users/me with the store down = %d %s, want 503", res.StatusCode, body)
 	}
 	after := mustScrape(t, s, nil)
 	if got := after.value("gatehouse_store_up"); got != 0 {

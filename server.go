@@ -280,7 +280,7 @@ func (s *Server) invalidate(keyID, userID string) {
 
 // enrich fills in the username of a bearer token's subject.
 func (s *Server) enrich(ctx context.Context, p *guard.Principal) error {
-	if p.Username != "" || p.Subject == "" || (p.ClientID != "" && p.Subject == p.ClientID) {
+	if p.Username != "" || p.Subject == "" || p.IsClient() {
 		return nil
 	}
 	u, ok, err := s.users.Get(ctx, p.Subject)

@@ -258,7 +258,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, p *guard.Principa
 		if !s.allow(w, r, "apikey", key, p.KeyID, p.KeyID, l) {
 			return false
 		}
-	case p.ClientID != "" && p.Subject == p.ClientID: // client credentials
+	case p.IsClient(): // client credentials
 		return s.allow(w, r, "client", append(append(buf[:0], "client:"...), p.ClientID...), p.ClientID, p.ClientID, a.client)
 	}
 	if p.Subject == "" {

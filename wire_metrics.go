@@ -245,6 +245,9 @@ func authResult(err error) string {
 		keyErr  *guard.APIKeyError
 	)
 	switch {
+	case errors.As(err, &keyErr) && keyErr.Err != nil && !errors.Is(keyErr.Err, manage.ErrInvalidAPIKey):
+		// The verifier failed (the store), not the key (the guard answers 503).
+		return "error"
 	case ge.Status == http.StatusServiceUnavailable:
 		return "unavailable" // a remote guard whose revocation feed is stale
 	case errors.As(err, &expired):
@@ -253,9 +256,6 @@ func authResult(err error) string {
 		return "not_yet_valid"
 	case errors.As(err, &revoked):
 		return "revoked"
-	case errors.As(err, &keyErr) && keyErr.Err != nil && !errors.Is(keyErr.Err, manage.ErrInvalidAPIKey):
-		// The verifier failed (the store), not the key.
-		return "error"
 	}
 	return "invalid"
 }

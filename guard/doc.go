@@ -36,8 +36,13 @@
 // issuer URL: it reads discovery, verifies tokens with the published JWKS
 // ([RemoteKeySet]: cached, refetched on an unknown kid with one fetch in
 // flight and a minimum interval), checks API keys by RFC 7662
-// introspection ([Introspector]: short positive and negative caches keyed
-// by issuer and key hash) and follows the server's revocation feed (GET
+// introspection ([Introspector]: only an answer that names an API key
+// counts, a malformed key with the prefix is refused without a call; short
+// positive and negative caches keyed by issuer and key hash), learns the
+// username of a user's access token by introspecting it once (cached by
+// jti until it expires; [RemoteConfig.SkipUsernames]), so that handlers
+// get the principal the embedded guard gives, and follows the server's
+// revocation feed (GET
 // /oauth2/revocations, server-sent events resumed with Last-Event-ID) into
 // a [DenyList]. When the feed has been silent for longer than
 // [RemoteConfig.MaxStale] every credential is refused with 503

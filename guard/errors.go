@@ -34,9 +34,10 @@ const (
 // logs, is in Err.
 //
 // Status is 400 (Code [CodeInvalidRequest]), 401 (Code "" for a missing
-// credential, or [CodeInvalidToken]) or 403 ([CodeInsufficientScope]).
+// credential, or [CodeInvalidToken]), 403 ([CodeInsufficientScope]) or
+// 503 ([CodeUnavailable]: the credential cannot be checked now).
 type Error struct {
-	Status      int    // HTTP status: 400, 401 or 403
+	Status      int    // HTTP status: 400, 401, 403 or 503
 	Code        string // "" (no credential), or an RFC 6750 §3.1 code
 	Description string // short human-readable reason, safe for clients
 	Scope       string // for insufficient_scope: the scopes needed, space-separated
@@ -67,6 +68,25 @@ func invalidRequest(desc string) *Error {
 
 func invalidToken(desc string, cause error) *Error {
 	return newError(http.StatusUnauthorized, CodeInvalidToken, desc, cause)
+}
+
+// UnavailableError is the cause of a request refused with 503
+// temporarily_unavailable because what the guard must know could not be
+// learned now: the issuer's introspection endpoint or JWKS was unreachable
+// or answered with an error (remote mode), or an [APIKeyVerifier] or
+// [KeySet] returned one to say its store failed. The credential may well
+// be valid; the client should try again later.
+type UnavailableError struct {
+	Err error
+}
+
+func (e *UnavailableError) Error() string { return "cannot check the credential now: " + e.Err.Error() }
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+func unavailable(cause error) *Error {
+	return newError(http.StatusServiceUnavailable, CodeUnavailable,
+		"the credential cannot be checked right now; try again later", cause)
 }
 
 // MalformedTokenError reports an access token that is not a JWS in compact

@@ -105,10 +105,8 @@ type Guard struct {
 	enrich       func(context.Context, *Principal) error
 	admit        func(http.ResponseWriter, *http.Request, *Principal) bool
 	cache        *tokenCache
-	// gate, when set, is asked before any credential is verified; an
-	// error refuses the request (remote mode: the revocation feed is
-	// stale beyond RemoteConfig.MaxStale).
-	gate func() *Error
+	gate         func() *Error                                    // see remoteHooks
+	learn        func(context.Context, *Principal, string) *Error // see remoteHooks
 	// algs is the allow-list handed to the JWS parser; the per-key pin is
 	// checked after parsing.
 	algs []jose.SignatureAlgorithm
@@ -116,7 +114,19 @@ type Guard struct {
 
 // New checks cfg, fills in its defaults and returns a [Guard]. It reports
 // every problem with cfg at once.
-func New(cfg Config) (*Guard, error) {
+func New(cfg Config) (*Guard, error) { return newGuard(cfg, remoteHooks{}) }
+
+// remoteHooks are the checks a remote guard ([NewRemote]) adds.
+type remoteHooks struct {
+	// gate is asked before any credential is verified; an error refuses
+	// the request (the revocation feed is stale beyond MaxStale).
+	gate func() *Error
+	// learn completes the principal of a verified access token (its
+	// username); an error refuses the request.
+	learn func(ctx context.Context, p *Principal, token string) *Error
+}
+
+func newGuard(cfg Config, hooks remoteHooks) (*Guard, error) {
 	var problems []error
 	if cfg.Keys == nil && cfg.APIKeys == nil {
 		problems = append(problems, errors.New("one of Keys and APIKeys is required"))
@@ -157,6 +167,8 @@ func New(cfg Config) (*Guard, error) {
 		onDuration:   cfg.OnDuration,
 		enrich:       cfg.Enrich,
 		admit:        cfg.Admit,
+		gate:         hooks.gate,
+		learn:        hooks.learn,
 		algs:         allowedAlgorithms(),
 	}
 	switch {
@@ -198,7 +210,9 @@ func (g *Guard) Realm() string { return g.realm }
 // 400 invalid_request for a malformed request (two credentials, repeated or
 // oversized headers, a credential in the query string), 401 without a code
 // when there is no credential, 401 invalid_token when the credential is
-// refused.
+// refused, 503 temporarily_unavailable when it cannot be checked now (an
+// [*UnavailableError] from the [APIKeyVerifier] or [KeySet]; in remote
+// mode, a stale feed or an issuer that cannot be asked).
 func (g *Guard) Authenticate(r *http.Request) (*Principal, error) {
 	p, method, err := g.authenticateTimed(r)
 	if g.onResult != nil {
@@ -276,6 +290,11 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, Method, *Error) {
 		return p, MethodAPIKey, err
 	case isBearer:
 		p, err := g.verifyAccessToken(ctx, bearer)
+		if err == nil && g.learn != nil {
+			if err = g.learn(ctx, p, bearer); err != nil {
+				p = nil
+			}
+		}
 		return p, MethodBearer, err
 	default:
 		return nil, "", newError(http.StatusUnauthorized, "", DescriptionMissing, nil)
@@ -290,6 +309,9 @@ func (g *Guard) verifyAPIKey(ctx context.Context, key string) (*Principal, *Erro
 	if err != nil || p == nil {
 		if err == nil {
 			err = errors.New("verifier returned no principal")
+		}
+		if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
+			return nil, unavailable(&APIKeyError{Err: err})
 		}
 		return nil, invalidToken(DescriptionInvalidAPIKey, &APIKeyError{Err: err})
 	}

@@ -21,7 +21,8 @@ var ErrUnknownKey = errors.New("guard: unknown key id")
 // cached; an unknown kid triggers a refetch, with at most one fetch in
 // flight and at least MinInterval between fetches started by unknown
 // kids, so a flood of tokens with made-up kids cannot turn into a flood of
-// fetches. Each key's "alg" is the one algorithm accepted for it; keys
+// fetches. A refetch that fails with a network error or a 5xx gives an
+// [*UnavailableError] (the guard answers 503: the kid may be a new key). Each key's "alg" is the one algorithm accepted for it; keys
 // without "alg", and keys not meant for signatures, are ignored. It is
 // safe for concurrent use.
 type RemoteKeySet struct {
@@ -65,7 +66,12 @@ func (s *RemoteKeySet) VerificationKey(ctx context.Context, kid string) (any, jo
 		return k.Key, jose.SignatureAlgorithm(k.Algorithm), nil
 	}
 	if err := s.refresh(ctx, false); err != nil {
-		return nil, "", fmt.Errorf("guard: key %q: %w", kid, err)
+		err = fmt.Errorf("guard: key %q: %w", kid, err)
+		if !errors.Is(err, errTooSoon) && retryable(err) {
+			// The JWKS could not be fetched: the kid may be a new key.
+			err = &UnavailableError{Err: err}
+		}
+		return nil, "", err
 	}
 	if k, ok := s.lookup(kid); ok {
 		return k.Key, jose.SignatureAlgorithm(k.Algorithm), nil
@@ -146,11 +152,11 @@ func (s *RemoteKeySet) get() (map[string]jose.JSONWebKey, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch JWKS: status %s", resp.Status)
+		return nil, fmt.Errorf("fetch JWKS: %w", &StatusError{Method: http.MethodGet, URL: s.url, Status: resp.StatusCode})
 	}
 	var set jose.JSONWebKeySet
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
+		return nil, fmt.Errorf("fetch JWKS %s: %w", s.url, badAnswer(err))
 	}
 	keys := make(map[string]jose.JSONWebKey, len(set.Keys))
 	for _, k := range set.Keys {

@@ -35,7 +35,8 @@ type accessClaims struct {
 
 // VerifyAccessToken verifies a JWT access token (RFC 9068) and returns its
 // principal, as [Guard.Authenticate] does for a bearer token, including the
-// [RevocationChecker] call but without calling [Config.OnResult]. On
+// [RevocationChecker] call but without calling [Config.OnResult] or
+// [Config.Enrich], and, on a [Remote], without learning the username. On
 // failure the error is an [*Error] with Code [CodeInvalidToken] whose cause
 // is one of [*MalformedTokenError], [*AlgorithmError], [*KeyError],
 // [*SignatureError], [*ClaimError], [*TokenExpiredError],
@@ -128,6 +129,9 @@ func (g *Guard) verifyUncached(ctx context.Context, token string) (*Principal, t
 	}
 	key, alg, err := g.keys.VerificationKey(ctx, kid)
 	if err != nil {
+		if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
+			return nil, time.Time{}, unavailable(&KeyError{KeyID: kid, Err: err})
+		}
 		return nil, time.Time{}, invalidToken("token signing key is unknown", &KeyError{KeyID: kid, Err: err})
 	}
 	if h.Algorithm != string(alg) {

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,10 +64,27 @@ type RemoteConfig struct {
 	// unknown kid; default 1s.
 	JWKSMinInterval time.Duration
 	// IntrospectionTTL and NegativeTTL are how long an API key found
-	// active (never past its expiry) or inactive is cached; defaults 10s
-	// and 2s. Revocations on the feed end a positive entry at once.
+	// active (never past its expiry) or any credential found inactive is
+	// cached; defaults 10s and 2s. Revocations on the feed end a positive
+	// entry at once.
 	IntrospectionTTL time.Duration
 	NegativeTTL      time.Duration
+	// IntrospectionCacheSize bounds the introspection answers kept (API
+	// keys and the usernames of access tokens). Zero means
+	// [DefaultIntrospectionCacheSize].
+	IntrospectionCacheSize int
+	// SkipUsernames stops the guard from learning usernames. By default
+	// (false) the first request with a user's access token introspects the
+	// token, once per token (requests for it meanwhile wait for that one
+	// answer, which is cached by jti until the token expires), so that
+	// [Principal.Username] is filled in as by the embedded guard; a token
+	// the issuer calls inactive is refused (401), and while the issuer
+	// cannot be asked such a request gets 503 temporarily_unavailable
+	// rather than an empty username. A client's own token
+	// (client_credentials) has no user and is never introspected. Set it
+	// for a service that does not use usernames: bearer requests then
+	// never wait for the issuer, and Username stays "" for them.
+	SkipUsernames bool
 	// JWKSURL, IntrospectionURL and FeedURL override the endpoints found by
 	// discovery (the feed: Issuer + "/oauth2/revocations").
 	JWKSURL          string
@@ -78,6 +96,9 @@ type RemoteConfig struct {
 	// Guard holds the remaining [Config] options (APIKeyPrefix, Leeway,
 	// Now, Realm, Logger, OnResult, Enrich, Admit, TokenCacheSize). Its
 	// Issuer, Audience, Keys, APIKeys and Revocations are set by NewRemote.
+	// APIKeyPrefix must be the server's API-key prefix (default "gk_"): a
+	// value with it whose length or checksum is wrong is refused without
+	// asking the server.
 	Guard Config
 }
 
@@ -94,9 +115,11 @@ type RemoteStatus struct {
 
 // Remote is a [Guard] for a service that only knows gatehouse's issuer
 // URL: it verifies access tokens with the published JWKS, checks API keys
-// by introspection and follows the revocation feed into an in-memory
-// [DenyList], so that a revoked credential is refused within about a
-// second with no call to the server per request. Close it when done.
+// by introspection, learns the username of a user's access token by
+// introspecting it once, and follows the revocation feed into an
+// in-memory [DenyList], so that a revoked credential is refused within
+// about a second with no call to the server per request (beyond the
+// cached introspections). Close it when done.
 type Remote struct {
 	*Guard
 	Keys       *RemoteKeySet
@@ -115,6 +138,7 @@ type Remote struct {
 	wg         sync.WaitGroup
 	synced     chan struct{}
 	syncedOnce sync.Once
+	refused    chan error // the feed's first error that cannot heal, before it synced
 
 	cursor      atomic.Int64
 	lastContact atomic.Int64 // unix nanoseconds on the Now clock; 0 never
@@ -131,11 +155,20 @@ type discoveryDoc struct {
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
 }
 
-// NewRemote reads the issuer's discovery document, fetches its JWKS,
-// connects to its revocation feed and waits (within ctx) until the feed
-// has caught up, then returns a guard ready to serve. The feed is followed
-// in the background, reconnecting with backoff and resuming from the last
-// entry seen, until Close.
+// NewRemote reads the issuer's discovery document, fetches its JWKS, asks
+// its introspection endpoint once, connects to its revocation feed and
+// waits (within ctx) until the feed has caught up, then returns a guard
+// ready to serve. The feed is followed in the background, reconnecting
+// with backoff and resuming from the last entry seen, until Close.
+//
+// What can heal — network errors and 5xx (408, 429) answers — is retried
+// with backoff and logged until ctx ends, so give ctx a deadline. A 401 or
+// 403 (the client's id or secret is wrong, or it is not confidential),
+// another 4xx or an unusable answer is a configuration error: NewRemote
+// returns it at once, as a [*StatusError] naming the endpoint and the
+// client, never the secret. Later, a feed that refuses the client is
+// logged at error level and retried every 5s, and the guard turns stale
+// after MaxStale.
 func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	var problems []error
 	if cfg.Issuer == "" {
@@ -146,6 +179,13 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	}
 	if cfg.MaxStale < 0 {
 		problems = append(problems, errors.New("MaxStale must not be negative"))
+	}
+	if cfg.IntrospectionCacheSize < 0 {
+		problems = append(problems, errors.New("IntrospectionCacheSize must not be negative"))
+	}
+	prefix := cmp.Or(cfg.Guard.APIKeyPrefix, defaultAPIKeyPrefix)
+	if !validCredentialPrefix(prefix) {
+		problems = append(problems, errors.New(`Guard.APIKeyPrefix must be a gatehouse credential prefix (^[a-z][a-z0-9]{0,15}_$, e.g. "gk_")`))
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(append([]error{errors.New("guard: invalid remote config")}, problems...)...)
@@ -159,9 +199,17 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	if now == nil {
 		now = time.Now
 	}
-	doc, err := discover(ctx, hc, issuer)
+	log := cfg.Guard.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var doc discoveryDoc
+	err := untilHealed(ctx, log, "remote: discovery", func() (err error) {
+		doc, err = discover(ctx, hc, issuer)
+		return err
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("guard: remote: %w", err)
 	}
 	jwksURL := firstNonEmpty(cfg.JWKSURL, doc.JWKSURI, issuer+"/.well-known/jwks.json")
 	introURL := firstNonEmpty(cfg.IntrospectionURL, doc.IntrospectionEndpoint, issuer+"/oauth2/introspect")
@@ -171,14 +219,11 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 		stream:   &http.Client{Transport: hc.Transport, Jar: hc.Jar, CheckRedirect: hc.CheckRedirect},
 		now:      now,
 		maxStale: cfg.MaxStale, ignoreSt: cfg.InsecureIgnoreStale,
-		log: cfg.Guard.Logger, onStatus: cfg.OnStatus,
-		synced: make(chan struct{}),
+		log: log, onStatus: cfg.OnStatus,
+		synced: make(chan struct{}), refused: make(chan error, 1),
 	}
 	if r.maxStale == 0 {
 		r.maxStale = 30 * time.Second
-	}
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.DenyList = NewDenyList(now)
 	r.Keys = NewRemoteKeySet(jwksURL, hc, cfg.JWKSMinInterval, now)
@@ -190,20 +235,30 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 		negTTL = 2 * time.Second
 	}
 	r.APIKeys = &Introspector{
-		issuer: issuer, endpoint: introURL, clientID: cfg.ClientID, secret: cfg.ClientSecret,
+		issuer: issuer, endpoint: introURL, prefix: prefix, clientID: cfg.ClientID, secret: cfg.ClientSecret,
 		client: hc, positiveTTL: posTTL, negTTL: negTTL, now: now, deny: r.DenyList,
-		maxEntries: maxIntrospectionEntries, cache: make(map[[32]byte]introEntry),
+		maxEntries: cmp.Or(cfg.IntrospectionCacheSize, DefaultIntrospectionCacheSize),
+		cache:      make(map[string]introEntry),
 	}
 	gc := cfg.Guard
 	gc.Issuer, gc.Keys, gc.APIKeys, gc.Revocations = issuer, r.Keys, r.APIKeys, r.DenyList
 	gc.Audience = firstNonEmpty(cfg.Audience, issuer)
-	g, err := New(gc)
+	hooks := remoteHooks{gate: r.gate}
+	if !cfg.SkipUsernames {
+		hooks.learn = r.learnUsername
+	}
+	g, err := newGuard(gc, hooks)
 	if err != nil {
 		return nil, err
 	}
-	g.gate = r.gate
 	r.Guard = g
-	if err := r.Keys.Refresh(ctx); err != nil {
+	// Every endpoint is tried before the guard serves: a refusal (a wrong
+	// client secret, a client that may not introspect) is a configuration
+	// error found now rather than on the first request.
+	if err := untilHealed(ctx, log, "remote: JWKS", func() error { return r.Keys.Refresh(ctx) }); err != nil {
+		return nil, fmt.Errorf("guard: remote: %w", err)
+	}
+	if err := untilHealed(ctx, log, "remote: introspection", func() error { return r.APIKeys.probe(ctx) }); err != nil {
 		return nil, fmt.Errorf("guard: remote: %w", err)
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -214,6 +269,9 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (*Remote, error) {
 	select {
 	case <-r.synced:
 		return r, nil
+	case err := <-r.refused:
+		r.Close()
+		return nil, fmt.Errorf("guard: remote: %w", err)
 	case <-ctx.Done():
 		r.Close()
 		return nil, fmt.Errorf("guard: remote: revocation feed did not sync: %w (last error: %s)", ctx.Err(), r.Status().Err)
@@ -229,21 +287,24 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
+// discover reads the issuer's metadata: the OpenID document, or the RFC
+// 8414 one when the first is not found.
 func discover(ctx context.Context, hc *http.Client, issuer string) (discoveryDoc, error) {
-	var lastErr error
+	var err error
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		var doc discoveryDoc
-		err := getJSON(ctx, hc, issuer+path, &doc)
-		if err == nil {
+		if err = getJSON(ctx, hc, issuer+path, &doc); err == nil {
 			// RFC 8414 §3.3: the document must name the issuer asked for.
 			if strings.TrimSuffix(doc.Issuer, "/") != issuer {
-				return doc, fmt.Errorf("guard: discovery at %s names issuer %q, want %q", issuer+path, doc.Issuer, issuer)
+				return doc, fmt.Errorf("%w: %s names issuer %q, want %q", errBadAnswer, issuer+path, doc.Issuer, issuer)
 			}
 			return doc, nil
 		}
-		lastErr = err
+		if se := (*StatusError)(nil); !errors.As(err, &se) || se.Status != http.StatusNotFound {
+			break
+		}
 	}
-	return discoveryDoc{}, fmt.Errorf("guard: discovery: %w", lastErr)
+	return discoveryDoc{}, fmt.Errorf("discovery: %w", err)
 }
 
 func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
@@ -258,9 +319,12 @@ func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %s", u, resp.Status)
+		return &StatusError{Method: http.MethodGet, URL: u, Status: resp.StatusCode}
 	}
-	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: %w", u, badAnswer(err))
+	}
+	return nil
 }
 
 // Close stops following the feed. The guard keeps its state but turns
@@ -316,6 +380,24 @@ func (r *Remote) gate() *Error {
 	return nil
 }
 
+// learnUsername fills in the username of a user's verified access token
+// from the issuer's introspection endpoint (see RemoteConfig.SkipUsernames).
+func (r *Remote) learnUsername(ctx context.Context, p *Principal, token string) *Error {
+	if p.IsClient() || p.Subject == "" {
+		return nil
+	}
+	name, err := r.APIKeys.username(ctx, p, token)
+	switch {
+	case err == nil:
+		p.Username = name
+		return nil
+	case errors.Is(err, ErrInactive):
+		return invalidToken("token is not active", err)
+	default:
+		return unavailable(err)
+	}
+}
+
 func (r *Remote) contact() { r.lastContact.Store(r.now().UnixNano()) }
 
 func (r *Remote) setErr(err error) {
@@ -355,10 +437,12 @@ func (r *Remote) watchStale(ctx context.Context) {
 	}
 }
 
-// follow keeps a stream to the feed open, reconnecting with backoff.
+// follow keeps a stream to the feed open, reconnecting with backoff. An
+// error that cannot heal (the feed refuses the client) is logged at error
+// level and retried at the longest interval, while the stale gate closes
+// after MaxStale; before the first sync it ends NewRemote instead.
 func (r *Remote) follow(ctx context.Context) {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
-	backoff := minBackoff
+	var b backoff
 	for ctx.Err() == nil {
 		got, err := r.session(ctx)
 		if r.connected.Swap(false) {
@@ -368,20 +452,30 @@ func (r *Remote) follow(ctx context.Context) {
 			return
 		}
 		if got {
-			backoff = minBackoff
+			b.reset()
 		}
-		if err != nil {
-			r.setErr(err)
-			r.log.Warn("guard: revocation feed disconnected; reconnecting", "err", err, "backoff", backoff)
+		if err == nil {
+			err = errors.New("revocation feed: stream ended")
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		r.setErr(err)
+		d := b.next(err)
+		if retryable(err) {
+			r.log.Warn("guard: revocation feed disconnected; reconnecting", "err", err, "backoff", d)
+		} else {
+			r.log.Error("guard: revocation feed refused or unusable: fix the configuration (retrying slowly; credentials are refused after MaxStale)",
+				"err", err, "client_id", r.clientID, "feed", r.feedURL, "backoff", d)
+			select {
+			case <-r.synced:
+			default:
+				select {
+				case r.refused <- err:
+				default:
+				}
+			}
+		}
+		if !sleep(ctx, d) {
 			return
-		case <-t.C:
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
@@ -408,10 +502,11 @@ func (r *Remote) session(ctx context.Context) (bool, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("revocation feed: status %s", resp.Status)
+		return false, fmt.Errorf("revocation feed: %w",
+			&StatusError{Method: http.MethodGet, URL: r.feedURL, ClientID: r.clientID, Status: resp.StatusCode})
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		return false, fmt.Errorf("revocation feed: content type %q", ct)
+		return false, fmt.Errorf("revocation feed %s: %w: content type %q", r.feedURL, errBadAnswer, ct)
 	}
 	r.connected.Store(true)
 	r.notify()
@@ -501,7 +596,7 @@ func (r *Remote) dispatch(ctx context.Context, event, id, data string) error {
 	case "revocation":
 		var e FeedEntry
 		if err := json.Unmarshal([]byte(data), &e); err != nil {
-			return fmt.Errorf("revocation feed: bad entry: %w", err)
+			return fmt.Errorf("revocation feed %s: bad entry: %w", r.feedURL, badAnswer(err))
 		}
 		r.apply(ctx, e)
 		if seq, err := strconv.ParseInt(id, 10, 64); err == nil && seq > r.cursor.Load() {

@@ -2,12 +2,14 @@ package guard_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,9 +37,16 @@ type fakeIssuer struct {
 	active      map[string]map[string]any
 	introCalls  int
 	feedDown    bool
+	failures    map[string]*failure // path → answer to give instead
 }
 
-func newFakeIssuer(t *testing.T) *fakeIssuer {
+// failure makes the fake answer a path with status, times times (-1:
+// until changed).
+type failure struct {
+	status, times int
+}
+
+func newFakeIssuer(t testing.TB) *fakeIssuer {
 	t.Helper()
 	f := &fakeIssuer{wake: make(chan struct{}), kill: make(chan struct{}), active: map[string]map[string]any{}}
 	mux := http.NewServeMux()
@@ -58,22 +67,48 @@ func newFakeIssuer(t *testing.T) *fakeIssuer {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
+		tok := r.PostFormValue("token")
 		f.mu.Lock()
 		f.introCalls++
-		resp, ok := f.active[r.PostFormValue("token")]
+		resp, ok := f.active[tok]
 		f.mu.Unlock()
 		if !ok {
-			resp = map[string]any{"active": false}
+			resp = f.introspectJWT(tok)
 		}
 		_ = json.NewEncoder(w).Encode(resp)
 	})
 	mux.HandleFunc("GET /oauth2/revocations", f.serveFeed)
-	f.srv = httptest.NewServer(mux)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := f.failure(r.URL.Path); st != 0 {
+			w.WriteHeader(st)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		f.killStreams()
 		f.srv.Close()
 	})
 	return f
+}
+
+// introspectJWT answers for an access token that is not in f.active as
+// the real server does for a valid one (without checking the signature):
+// active, with its subject, jti and the username "name-of-" + subject.
+func (f *fakeIssuer) introspectJWT(tok string) map[string]any {
+	parts := strings.Split(tok, ".")
+	var c struct {
+		Sub string `json:"sub"`
+		Jti string `json:"jti"`
+	}
+	if len(parts) != 3 {
+		return map[string]any{"active": false}
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err != nil || json.Unmarshal(b, &c) != nil {
+		return map[string]any{"active": false}
+	}
+	return map[string]any{"active": true, "token_type": "Bearer", "sub": c.Sub, "jti": c.Jti,
+		"username": "name-of-" + c.Sub, "iss": f.srv.URL}
 }
 
 func (f *fakeIssuer) serveFeed(w http.ResponseWriter, r *http.Request) {
@@ -123,6 +158,30 @@ func (f *fakeIssuer) serveFeed(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// fail makes the next times requests to path (-1: all of them, until
+// fail is called again) answer status.
+func (f *fakeIssuer) fail(path string, status, times int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failures == nil {
+		f.failures = map[string]*failure{}
+	}
+	f.failures[path] = &failure{status: status, times: times}
+}
+
+func (f *fakeIssuer) failure(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl := f.failures[path]
+	if fl == nil || fl.times == 0 {
+		return 0
+	}
+	if fl.times > 0 {
+		fl.times--
+	}
+	return fl.status
 }
 
 func (f *fakeIssuer) push(e guard.FeedEntry) {
@@ -182,7 +241,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func mustRemote(t *testing.T, f *fakeIssuer, c *clock, edit func(*guard.RemoteConfig)) *guard.Remote {
+func mustRemote(t testing.TB, f *fakeIssuer, c *clock, edit func(*guard.RemoteConfig)) *guard.Remote {
 	t.Helper()
 	cfg := guard.RemoteConfig{
 		Issuer: f.srv.URL, Audience: testAudience, ClientID: "rs", ClientSecret: "rs-secret",
@@ -352,38 +411,41 @@ func TestRemoteIntrospection(t *testing.T) {
 	f := newFakeIssuer(t)
 	key := mustECKey(t)
 	f.publish("k1", &key.PublicKey)
-	f.active["gk_good"] = map[string]any{"active": true, "sub": "user-7", "username": "eve", "scope": "read", "jti": "key-7", "iss": f.srv.URL}
+	good, bad := mustWellFormedKey(t, "gk_"), mustWellFormedKey(t, "gk_")
+	f.active[good] = map[string]any{"active": true, "token_type": "api_key", "sub": "user-7", "username": "eve",
+		"scope": "read", "key_id": "key-7", "iss": f.srv.URL}
 	c := newClock(testNow)
 	g := mustRemote(t, f, c, func(cfg *guard.RemoteConfig) {
 		cfg.IntrospectionTTL, cfg.NegativeTTL = 10*time.Second, 2*time.Second
 	})
+	_, startCalls := f.counts() // NewRemote's probe
 
-	p, err := g.Authenticate(apiKeyRequest("gk_good"))
+	p, err := g.Authenticate(apiKeyRequest(good))
 	if err != nil || p.Subject != "user-7" || p.KeyID != "key-7" || p.Method != guard.MethodAPIKey || !p.HasScope("read") {
 		t.Fatalf("Authenticate(good key) = %+v, %v", p, err)
 	}
 	for range 5 {
-		if _, err := g.Authenticate(apiKeyRequest("gk_good")); err != nil {
+		if _, err := g.Authenticate(apiKeyRequest(good)); err != nil {
 			t.Fatalf("cached good key: %v", err)
 		}
-		if _, err := g.Authenticate(apiKeyRequest("gk_bad")); err == nil {
+		if _, err := g.Authenticate(apiKeyRequest(bad)); err == nil {
 			t.Fatal("bad key accepted")
 		}
 	}
-	if _, calls := f.counts(); calls != 2 {
-		t.Errorf("introspection calls = %d, want 2 (one positive, one negative, then cached)", calls)
+	if _, calls := f.counts(); calls-startCalls != 2 {
+		t.Errorf("introspection calls = %d, want 2 (one positive, one negative, then cached)", calls-startCalls)
 	}
 	// The negative entry expires before the positive one.
 	c.Advance(3 * time.Second)
-	_, _ = g.Authenticate(apiKeyRequest("gk_bad"))
-	_, _ = g.Authenticate(apiKeyRequest("gk_good"))
-	if _, calls := f.counts(); calls != 3 {
-		t.Errorf("introspection calls after 3s = %d, want 3", calls)
+	_, _ = g.Authenticate(apiKeyRequest(bad))
+	_, _ = g.Authenticate(apiKeyRequest(good))
+	if _, calls := f.counts(); calls-startCalls != 3 {
+		t.Errorf("introspection calls after 3s = %d, want 3", calls-startCalls)
 	}
 	// A revocation on the feed refuses the cached key at once.
 	f.push(guard.FeedEntry{Kind: guard.RevokeAPIKey, Value: "key-7", ExpiresAt: testNow.Add(time.Hour)})
 	eventually(t, "the revoked key is refused", func() bool {
-		_, err := g.Authenticate(apiKeyRequest("gk_good"))
+		_, err := g.Authenticate(apiKeyRequest(good))
 		return err != nil
 	})
 }

@@ -31,6 +31,11 @@ type Principal struct {
 	SigningKeyID string
 }
 
+// IsClient reports whether p is a client acting for itself: a
+// client-credentials token, whose subject is its client id. Such a
+// principal has no user and no username.
+func (p *Principal) IsClient() bool { return p.ClientID != "" && p.Subject == p.ClientID }
+
 // HasScope reports whether the principal carries scope s.
 func (p *Principal) HasScope(s string) bool {
 	for _, have := range p.Scopes {

@@ -101,7 +101,7 @@ func Credential(p *guard.Principal) manage.Credential {
 
 // selfOnly refuses callers that are not users (client-credentials tokens).
 func selfOnly(p *guard.Principal) error {
-	if p.ClientID != "" && p.Subject == p.ClientID {
+	if p.IsClient() {
 		return errorf(http.StatusForbidden, "not_a_user", "this endpoint needs a user's credential, not a client's")
 	}
 	return nil

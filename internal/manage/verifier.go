@@ -72,7 +72,8 @@ func (v *Verifier) VerifyAPIKey(ctx context.Context, value string) (*guard.Princ
 	}
 	c, err := v.lookup(ctx, id, now)
 	if err != nil {
-		return nil, err
+		// The store failed, not the key: the guard answers 503.
+		return nil, &guard.UnavailableError{Err: err}
 	}
 	k := &c.key
 	if c.missing || !(secret.Matches(k.Hash, value) ||

@@ -116,5 +116,5 @@ func (h *Handler) revokeRefresh(ctx context.Context, a manage.Actor, client stor
 
 // principalIsUser reports whether p is a user's token (not a client's own).
 func principalIsUser(p *guard.Principal) bool {
-	return p.Subject != "" && !(p.ClientID != "" && p.Subject == p.ClientID)
+	return p.Subject != "" && !p.IsClient()
 }

@@ -206,14 +206,18 @@ func TestMintPanicsOnInvalidPrefix(t *testing.T) {
 	}
 }
 
-func TestParseRejects(t *testing.T) {
-	valid, _ := Mint("gk_")
+// rejectCase is a value Parse must refuse.
+type rejectCase struct {
+	name   string
+	prefix string
+	value  string
+}
+
+// rejectCases builds, from a valid "gk_" key, one value for every way a
+// credential can be malformed.
+func rejectCases(valid string) []rejectCase {
 	head := valid[:len(valid)-ChecksumLen]
-	tests := []struct {
-		name   string
-		prefix string
-		value  string
-	}{
+	return []rejectCase{
 		{"empty", "gk_", ""},
 		{"prefix only", "gk_", "gk_"},
 		{"wrong prefix", "rt_", "rt" + valid[2:]},
@@ -237,7 +241,11 @@ func TestParseRejects(t *testing.T) {
 		{"invalid expected prefix", "GK", valid},
 		{"empty expected prefix", "", valid[3:]},
 	}
-	for _, tc := range tests {
+}
+
+func TestParseRejects(t *testing.T) {
+	valid, _ := Mint("gk_")
+	for _, tc := range rejectCases(valid) {
 		t.Run(tc.name, func(t *testing.T) {
 			id, err := Parse(tc.prefix, tc.value)
 			if !errors.Is(err, ErrMalformed) || id != "" {
