@@ -166,7 +166,7 @@ func (l *loginThrottle) Check(ctx context.Context, account, ip string) (time.Dur
 	// keeps a flood of guesses from one place off the hasher.
 	if a, err := netip.ParseAddr(ip); err == nil && !l.s.abuse.token.Unlimited() {
 		var buf [keyBufSize]byte
-		key := appendIPKey(append(buf[:0], "login:"...), a)
+		key := ratelimit.AppendAddrKey(append(buf[:0], "login:"...), a)
 		if res, err := l.s.abuse.allowKey(ctx, key, l.s.abuse.token); err == nil && !res.Allowed {
 			l.s.observeRateLimited("login")
 			return max(res.RetryAfter, time.Second), nil
@@ -188,11 +188,12 @@ func (l *loginThrottle) Success(ctx context.Context, account, ip string) error {
 }
 
 // RecordLock implements manage's optional lock sampler: one login.locked
-// event per address per minute (the account of the sampled attempt is its
-// target). Keyed by account as well, a flood of guesses at random
-// usernames would write a row per guess.
+// event per address (IPv6 per /64) per minute (the account of the sampled
+// attempt is its target). Keyed by account or by whole IPv6 address, a
+// flood of guesses at random usernames or from rotating addresses would
+// write a row per guess.
 func (l *loginThrottle) RecordLock(account, ip string) bool {
-	return l.s.abuse.sampled.Allow("login\x00" + ip)
+	return l.s.abuse.sampled.Allow("login\x00" + ratelimit.AddrKey(ip))
 }
 
 // loginThrottle counts failed logins (nil: none).
@@ -218,24 +219,13 @@ func (s *Server) limitRequest(next http.Handler) http.Handler {
 		}
 		const prefix = "ip:"
 		var buf [keyBufSize]byte
-		key := appendIPKey(append(buf[:0], prefix...), ip)
+		key := ratelimit.AppendAddrKey(append(buf[:0], prefix...), ip)
 		if res, ok := s.check(w, r, key, s.abuse.ip); !ok {
 			s.deny(w, r, res, "ip", string(key[len(prefix):]), "", s.abuse.ip)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// appendIPKey appends the limiter key of an address to b: IPv4 as is, IPv6
-// by its /64, which one subscriber usually holds whole.
-func appendIPKey(b []byte, ip netip.Addr) []byte {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.AppendTo(b)
-	}
-	return ip.AppendTo(b)
 }
 
 // admit applies per-principal limits after the guard authenticated a

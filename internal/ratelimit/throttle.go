@@ -74,8 +74,8 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 //     (with the defaults: 1 s after the 4th, 2 s after the 5th, … 32 s
 //     after the 9th).
 //   - After MaxFailures failures in a row it is locked for LockFor.
-//   - An address with PerIP.Burst failures in its window is refused until
-//     the window ends.
+//   - An address (an IPv6 address by its /64, see [AppendAddrKey]) with
+//     PerIP.Burst failures in its window is refused until the window ends.
 //
 // A success resets the account's run; failures are never reset by a success
 // from the same address. The throttle never sleeps: [Throttle.Check] says
@@ -211,10 +211,5 @@ func accountKey(account string) string {
 	return "acct:" + hex.EncodeToString(sum[:16])
 }
 
-func ipKey(ip string) string {
-	if len(ip) > 64 {
-		sum := sha256.Sum256([]byte(ip))
-		return "ip:#" + hex.EncodeToString(sum[:16])
-	}
-	return "ip:" + ip
-}
+// ipKey groups addresses as every per-address limit does (AddrKey).
+func ipKey(ip string) string { return "ip:" + AddrKey(ip) }

@@ -197,3 +197,25 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// TestThrottlePerIPGroupsIPv6: failures count per IPv6 /64 (as every
+// per-address limit does), IPv4 and IPv4-mapped addresses per address.
+func TestThrottlePerIPGroupsIPv6(t *testing.T) {
+	th, _ := newTestThrottle(t, ThrottleConfig{PerIP: Limit{Rate: 1.0 / 60, Burst: 3}})
+	for i, ip := range []string{"2001:db8:a:b::1", "2001:db8:a:b:ffff::2", "2001:db8:a:b:1:2:3:4"} {
+		mustFail(t, th, fmt.Sprint("user", i), ip, 1)
+	}
+	if d := mustDecide(t, th, "fresh", "2001:db8:a:b::99"); !errors.Is(d.Reason, ErrTooMany) {
+		t.Errorf("fourth address of the /64 after 3 failures there: %+v, want ErrTooMany", d)
+	}
+	if d := mustDecide(t, th, "fresh", "2001:db8:a:c::1"); d.Wait != 0 {
+		t.Errorf("another /64: %+v, want free", d)
+	}
+	mustFail(t, th, "v4", "198.51.100.1", 3)
+	if d := mustDecide(t, th, "fresh", "::ffff:198.51.100.1"); !errors.Is(d.Reason, ErrTooMany) {
+		t.Errorf("IPv4-mapped form of a refused IPv4 address: %+v, want ErrTooMany", d)
+	}
+	if d := mustDecide(t, th, "fresh", "198.51.100.2"); d.Wait != 0 {
+		t.Errorf("the next IPv4 address: %+v, want free", d)
+	}
+}
