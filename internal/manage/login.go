@@ -15,8 +15,21 @@ import (
 // disabled account alike, so that the answer never reveals which it was.
 var ErrBadCredentials = errors.New("invalid username or password")
 
-// ErrBusy is returned when the password hasher's queue is full.
+// ErrBusy is returned (wrapped) when the password hasher would make the
+// login wait longer than its wait budget, or its worker is restarting;
+// [BusyRetryAfter] says when to try again.
 var ErrBusy = errors.New("too many logins in progress, try again shortly")
+
+// BusyRetryAfter returns when a login refused with ErrBusy may be tried
+// again: the wait the hasher expects for the logins already queued, at
+// least a second.
+func BusyRetryAfter(err error) time.Duration {
+	var be *password.BusyError
+	if errors.As(err, &be) {
+		return max(be.RetryAfter, time.Second)
+	}
+	return time.Second
+}
 
 // ThrottledError is returned when login attempts for an account or from an
 // address are refused for a while.
@@ -83,7 +96,7 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		return store.User{}, lookupErr
 	}
 	if errors.Is(err, password.ErrBusy) {
-		return store.User{}, ErrBusy
+		return store.User{}, fmt.Errorf("%w (%w)", ErrBusy, err)
 	}
 	if err != nil && !errors.Is(err, password.ErrMalformedHash) {
 		return store.User{}, fmt.Errorf("verify password: %w", err)
