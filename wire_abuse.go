@@ -160,7 +160,7 @@ type loginThrottle struct {
 	t *ratelimit.Throttle
 }
 
-func (l *loginThrottle) Check(ctx context.Context, account, ip string) (time.Duration, error) {
+func (l *loginThrottle) Begin(ctx context.Context, account, ip string) (manage.LoginAttempt, time.Duration, error) {
 	// Password attempts per address (Config.RateLimitToken), checked
 	// before any hashing: the stricter limit of the token endpoint, which
 	// keeps a flood of guesses from one place off the hasher.
@@ -169,22 +169,17 @@ func (l *loginThrottle) Check(ctx context.Context, account, ip string) (time.Dur
 		key := ratelimit.AppendAddrKey(append(buf[:0], "login:"...), a)
 		if res, err := l.s.abuse.allowKey(ctx, key, l.s.abuse.token); err == nil && !res.Allowed {
 			l.s.observeRateLimited("login")
-			return max(res.RetryAfter, time.Second), nil
+			return nil, max(res.RetryAfter, time.Second), nil
 		}
 	}
-	d, err := l.t.Check(ctx, account, ip)
-	if err == nil && d > 0 {
-		l.s.observeRateLimited("login")
+	at, d, err := l.t.Begin(ctx, account, ip)
+	if err != nil || d.Wait > 0 {
+		if err == nil {
+			l.s.observeRateLimited("login")
+		}
+		return nil, d.Wait, err
 	}
-	return d, err
-}
-
-func (l *loginThrottle) Failure(ctx context.Context, account, ip string) error {
-	return l.t.Failure(ctx, account, ip)
-}
-
-func (l *loginThrottle) Success(ctx context.Context, account, ip string) error {
-	return l.t.Success(ctx, account, ip)
+	return at, 0, nil
 }
 
 // RecordLock implements manage's optional lock sampler: one login.locked

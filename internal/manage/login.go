@@ -39,13 +39,22 @@ func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed logins, try again in %s", e.RetryAfter.Round(time.Second))
 }
 
-// LoginThrottle counts failed logins per account and per address.
+// LoginThrottle counts login attempts per account and per address before
+// the password is checked (ratelimit.Throttle), so that attempts running
+// at once cannot get more passwords checked than the limits allow.
 type LoginThrottle interface {
-	// Check returns a *ThrottledError-compatible wait when attempts must be
-	// refused now, or 0.
-	Check(ctx context.Context, account, ip string) (time.Duration, error)
-	Failure(ctx context.Context, account, ip string) error
-	Success(ctx context.Context, account, ip string) error
+	// Begin reserves an attempt for account from ip, or returns how long
+	// attempts must be refused (a positive wait and no attempt).
+	Begin(ctx context.Context, account, ip string) (LoginAttempt, time.Duration, error)
+}
+
+// LoginAttempt is an attempt reserved by LoginThrottle.Begin; exactly one
+// of its methods is called once the password has been checked, or could
+// not be.
+type LoginAttempt interface {
+	Fail(ctx context.Context) error
+	Succeed(ctx context.Context) error
+	Cancel(ctx context.Context)
 }
 
 // LockSampler is implemented by a LoginThrottle that samples login.locked
@@ -64,8 +73,9 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 	if nerr != nil {
 		name = username // still throttled and hashed like any other name
 	}
+	var attempt LoginAttempt = noAttempt{}
 	if throttle != nil {
-		wait, err := throttle.Check(ctx, name, a.IP)
+		at, wait, err := throttle.Begin(ctx, name, a.IP)
 		if err != nil {
 			return store.User{}, fmt.Errorf("check login throttle: %w", err)
 		}
@@ -75,7 +85,12 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 			}
 			return store.User{}, &ThrottledError{RetryAfter: wait}
 		}
+		attempt = at
 	}
+	// The attempt is settled even if the client goes away meanwhile: a
+	// reservation left behind would count against the limits until it
+	// expires.
+	settle := context.WithoutCancel(ctx)
 	// The user is read only once a hashing slot is held, so that an attempt
 	// refused because the hasher is full costs no query.
 	var u store.User
@@ -93,12 +108,15 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		return u.PasswordHash, nil
 	}, pw)
 	if lookupErr != nil {
+		attempt.Cancel(settle)
 		return store.User{}, lookupErr
 	}
 	if errors.Is(err, password.ErrBusy) {
+		attempt.Cancel(settle)
 		return store.User{}, fmt.Errorf("%w (%w)", ErrBusy, err)
 	}
 	if err != nil && !errors.Is(err, password.ErrMalformedHash) {
+		attempt.Cancel(settle)
 		return store.User{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok || u.ID == "" || u.Disabled {
@@ -106,10 +124,8 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		if u.ID != "" && u.Disabled && ok {
 			reason = "disabled"
 		}
-		if throttle != nil {
-			if terr := throttle.Failure(ctx, name, a.IP); terr != nil && m.Logger != nil {
-				m.Logger.WarnContext(ctx, "login throttle failure count", "err", terr)
-			}
+		if terr := attempt.Fail(settle); terr != nil && m.Logger != nil {
+			m.Logger.WarnContext(ctx, "login throttle failure count", "err", terr)
 		}
 		target := u.ID
 		if target == "" {
@@ -118,8 +134,8 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		m.record(ctx, a, audit.LoginFailed, target, resultFailure, reason)
 		return store.User{}, ErrBadCredentials
 	}
-	if throttle != nil {
-		_ = throttle.Success(ctx, name, a.IP)
+	if terr := attempt.Succeed(settle); terr != nil && m.Logger != nil {
+		m.Logger.WarnContext(ctx, "login throttle success", "err", terr)
 	}
 	if rehash {
 		if h, herr := m.Hasher.Hash(ctx, pw); herr == nil {
@@ -137,3 +153,10 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 	m.record(ctx, a, audit.LoginSucceeded, u.ID, resultSuccess, "")
 	return u, nil
 }
+
+// noAttempt is the attempt of a login without a throttle.
+type noAttempt struct{}
+
+func (noAttempt) Fail(context.Context) error    { return nil }
+func (noAttempt) Succeed(context.Context) error { return nil }
+func (noAttempt) Cancel(context.Context)        {}

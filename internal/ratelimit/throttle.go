@@ -78,16 +78,18 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 //     PerIP.Burst failures in its window is refused until the window ends.
 //
 // A success resets the account's run; failures are never reset by a success
-// from the same address. The throttle never sleeps: [Throttle.Check] says
+// from the same address. The throttle never sleeps: [Throttle.Begin] says
 // how long the caller must refuse attempts, and the caller answers at once
 // (429 with Retry-After) without checking the password. Sleeping instead
 // would tie up a goroutine and a connection per guess and hand an attacker
 // a cheap way to exhaust the server.
 //
-// Check and Failure are separate steps: attempts that run concurrently may
-// all pass Check before the first Failure is counted, so a run can overshoot
-// MaxFailures by the number of attempts in flight. The per-address limit and
-// the password hasher's bounded concurrency keep that number small.
+// Attempts are counted before the password is checked, not after: Begin
+// reserves the attempt in every count it is subject to, each an atomic
+// bounded increment, and [Attempt.Fail] keeps the reservation while
+// [Attempt.Succeed] and [Attempt.Cancel] give it back. However many
+// attempts run at once — on one node, or on every replica sharing Redis —
+// no more than the limits allow are ever checked.
 //
 // Accounts are the normalised usernames, whether or not such a user exists:
 // the caller must record failures for unknown names too, so that throttling
@@ -97,7 +99,7 @@ type Throttle struct {
 	cfg      ThrottleConfig
 }
 
-// Decision is the outcome of [Throttle.Decide].
+// Decision is a refusal by [Throttle.Begin].
 type Decision struct {
 	// Wait is how long attempts must be refused; 0 allows an attempt now.
 	Wait time.Duration
@@ -114,66 +116,103 @@ func NewThrottle(counters Counters, cfg ThrottleConfig) *Throttle {
 // Config returns the configuration in effect, defaults filled in.
 func (t *Throttle) Config() ThrottleConfig { return t.cfg }
 
-// Check reports how long login attempts for account from ip must be refused,
-// or 0 if one may be tried now. It returns an error only when the counter
-// store fails. Check has the shape of manage.LoginThrottle; [Throttle.Decide]
-// also tells why.
-func (t *Throttle) Check(ctx context.Context, account, ip string) (time.Duration, error) {
-	d, err := t.Decide(ctx, account, ip)
-	return d.Wait, err
+// Attempt is one attempt reserved by [Throttle.Begin]. Exactly one of Fail,
+// Succeed and Cancel must be called once the secret has been checked (or
+// could not be). A nil *Attempt does nothing.
+type Attempt struct {
+	t        *Throttle
+	reserved []string // counters this attempt holds one of, to give back
+	account  string   // accountKey
+	gate     string   // the slow-down gate it took, or ""
 }
 
-// Decide is [Throttle.Check] with the reason. When several reasons apply,
-// the one with the longest wait wins. An empty ip skips the per-address
-// limit.
-func (t *Throttle) Decide(ctx context.Context, account, ip string) (Decision, error) {
-	var d Decision
-	acct, err := t.counters.Get(ctx, accountKey(account))
-	if err != nil {
-		return Decision{}, fmt.Errorf("login throttle: %w", err)
+// Begin reserves an attempt for account from ip, or refuses it: when the
+// Decision's Wait is positive the attempt must be refused for that long
+// (and the *Attempt is nil). It returns an error only when the counter
+// store fails, having given back what it reserved. An empty ip skips the
+// per-address limit.
+func (t *Throttle) Begin(ctx context.Context, account, ip string) (*Attempt, Decision, error) {
+	a := &Attempt{t: t, account: accountKey(account)}
+	refuse := func(wait time.Duration, reason error) (*Attempt, Decision, error) {
+		a.Cancel(ctx)
+		return nil, Decision{Wait: max(wait, time.Millisecond), Reason: reason}, nil
 	}
-	switch n := int(acct.N); {
-	case n >= t.cfg.MaxFailures:
-		d = longer(d, acct.TTL, ErrLocked)
-	case n > t.cfg.DelayAfter:
-		// Each failure set the counter to expire LockFor later, so its
-		// age tells the time since the last failure.
-		since := t.cfg.LockFor - acct.TTL
-		d = longer(d, t.delay(n)-since, ErrSlowDown)
+	fail := func(err error) (*Attempt, Decision, error) {
+		a.Cancel(ctx)
+		return nil, Decision{}, fmt.Errorf("login throttle: %w", err)
 	}
 	if ip != "" {
-		c, err := t.counters.Get(ctx, ipKey(ip))
+		c, ok, err := t.counters.Incr(ctx, ipKey(ip), int64(t.cfg.PerIP.burst()), t.ipWindow(), false)
 		if err != nil {
-			return Decision{}, fmt.Errorf("login throttle: %w", err)
+			return fail(err)
 		}
-		if c.N >= int64(t.cfg.PerIP.burst()) {
-			d = longer(d, c.TTL, ErrTooMany)
+		if !ok {
+			return refuse(c.TTL, ErrTooMany)
 		}
+		a.reserved = append(a.reserved, ipKey(ip))
 	}
-	return d, nil
+	c, ok, err := t.counters.Incr(ctx, a.account, int64(t.cfg.MaxFailures), t.cfg.LockFor, true)
+	if err != nil {
+		return fail(err)
+	}
+	if !ok {
+		return refuse(c.TTL, ErrLocked)
+	}
+	a.reserved = append(a.reserved, a.account)
+	if n := int(c.N); n > t.cfg.DelayAfter {
+		// The n-th attempt of a run, if it fails, makes the next wait
+		// delay(n): it holds the account's gate that long, and no other
+		// attempt may start meanwhile.
+		g, ok, err := t.counters.Incr(ctx, gateKey(a.account), 1, t.delay(n), false)
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			return refuse(g.TTL, ErrSlowDown)
+		}
+		a.gate = gateKey(a.account)
+	}
+	return a, Decision{}, nil
 }
 
-// Failure records a failed login for account from ip (an empty ip is not
-// counted per address).
-func (t *Throttle) Failure(ctx context.Context, account, ip string) error {
-	if _, err := t.counters.Incr(ctx, accountKey(account), t.cfg.LockFor, true); err != nil {
-		return fmt.Errorf("login throttle: %w", err)
+// Fail records that the attempt failed: its reservations stay counted.
+func (a *Attempt) Fail(context.Context) error { return nil }
+
+// Succeed records that the attempt succeeded: the account's run of
+// failures ends; the address's count keeps its earlier failures (one good
+// password must not license more guessing from the same place) but not
+// this attempt.
+func (a *Attempt) Succeed(ctx context.Context) error {
+	if a == nil {
+		return nil
 	}
-	if ip != "" {
-		if _, err := t.counters.Incr(ctx, ipKey(ip), t.ipWindow(), false); err != nil {
-			return fmt.Errorf("login throttle: %w", err)
+	var errs []error
+	for _, k := range a.reserved {
+		if k == a.account {
+			continue
 		}
+		errs = append(errs, a.t.counters.Decr(ctx, k))
+	}
+	errs = append(errs, a.t.counters.Delete(ctx, a.account), a.t.counters.Delete(ctx, gateKey(a.account)))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("login throttle: %w", err)
 	}
 	return nil
 }
 
-// Success ends the account's run of failures. The address's count stays:
-// one good password must not license more guessing from the same place.
-func (t *Throttle) Success(ctx context.Context, account, _ string) error {
-	if err := t.counters.Delete(ctx, accountKey(account)); err != nil {
-		return fmt.Errorf("login throttle: %w", err)
+// Cancel gives the attempt back: the secret was not checked (the hasher
+// was busy, the user could not be read).
+func (a *Attempt) Cancel(ctx context.Context) {
+	if a == nil {
+		return
 	}
-	return nil
+	for _, k := range a.reserved {
+		_ = a.t.counters.Decr(ctx, k)
+	}
+	if a.gate != "" {
+		_ = a.t.counters.Delete(ctx, a.gate)
+	}
+	a.reserved, a.gate = nil, ""
 }
 
 // delay is the wait after the n-th failure in a row, n > DelayAfter.
@@ -197,12 +236,8 @@ func (t *Throttle) ipWindow() time.Duration {
 	return max(time.Millisecond, time.Duration(w))
 }
 
-func longer(d Decision, wait time.Duration, reason error) Decision {
-	if wait > d.Wait {
-		return Decision{Wait: wait, Reason: reason}
-	}
-	return d
-}
+// gateKey is the slow-down gate of the account with key acct.
+func gateKey(acct string) string { return "gate:" + acct }
 
 // accountKey hashes the account name: usernames are personal data, may be
 // long, and are chosen by whoever types into the login form.
