@@ -10,12 +10,16 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
+// loginForm is the password grant's form.
+func loginForm(user, pw string) url.Values {
+	return url.Values{"grant_type": {"password"}, "username": {user}, "password": {pw}}
+}
+
 // loginFrom posts a password grant as if from addr, through a trusted
 // proxy (the test server must trust 127.0.0.1).
 func loginFrom(t *testing.T, s *testServer, addr, user, pw string) (int, string) {
 	t.Helper()
-	res, body := doForm(t, s.URL+"/token", url.Values{"grant_type": {"password"}, "username": {user}, "password": {pw}},
-		http.Header{"X-Forwarded-For": {addr}})
+	res, body := doForm(t, s.URL+"/token", loginForm(user, pw), http.Header{"X-Forwarded-For": {addr}})
 	return res.StatusCode, string(body)
 }
 

@@ -36,8 +36,10 @@ import (
 //     client-credentials token, per client.
 //   - loginThrottle (every password check, before hashing): password
 //     attempts per address (Config.RateLimitToken, the token endpoint's
-//     stricter limit), then failed logins per account and per address,
-//     with growing delays and a lock (ratelimit.Throttle).
+//     stricter limit), then failed logins per address, per address and
+//     account (a lock) and per account (growing delays, never a lock)
+//     (ratelimit.Throttle); an admin's unlock reaches it through the
+//     revocation feed (forgetLogins).
 //
 // With Config.RedisURL the limiter and the throttle's counters live in Redis
 // (shared by every replica) behind a fallback to local memory while Redis is
@@ -189,6 +191,21 @@ func (l *loginThrottle) Begin(ctx context.Context, account, ip string) (manage.L
 // write a row per guess.
 func (l *loginThrottle) RecordLock(account, ip string) bool {
 	return l.s.abuse.sampled.Allow("login\x00" + ratelimit.AddrKey(ip))
+}
+
+// forgetLogins ends an account's login throttling on this node: an
+// admin's unlock, heard from the revocation feed (by every replica, the
+// one that made it too). It runs under the feed's lock, which a Redis
+// round trip (250 ms at most) holds only for this rare event.
+func (s *Server) forgetLogins(digest string) {
+	if s.abuse.throttle == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.abuse.throttle.t.Forget(ctx, digest); err != nil {
+		s.log.Warn("forget an account's failed logins", "err", err)
+	}
 }
 
 // loginThrottle counts failed logins (nil: none).

@@ -52,7 +52,10 @@ type LoginThrottle interface {
 // of its methods is called once the password has been checked, or could
 // not be.
 type LoginAttempt interface {
-	Fail(ctx context.Context) error
+	// Fail returns how long the account stays throttled after this
+	// failure if it now is (slowed down, or this address locked out), or
+	// 0.
+	Fail(ctx context.Context) (time.Duration, error)
 	Succeed(ctx context.Context) error
 	Cancel(ctx context.Context)
 }
@@ -124,8 +127,12 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		if u.ID != "" && u.Disabled && ok {
 			reason = "disabled"
 		}
-		if terr := attempt.Fail(settle); terr != nil && m.Logger != nil {
+		lockedFor, terr := attempt.Fail(settle)
+		if terr != nil && m.Logger != nil {
 			m.Logger.WarnContext(ctx, "login throttle failure count", "err", terr)
+		}
+		if lockedFor > 0 && u.ID != "" {
+			m.recordLock(settle, u, lockedFor)
 		}
 		target := u.ID
 		if target == "" {
@@ -137,6 +144,7 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 	if terr := attempt.Succeed(settle); terr != nil && m.Logger != nil {
 		m.Logger.WarnContext(ctx, "login throttle success", "err", terr)
 	}
+	m.endLock(settle, u)
 	if rehash {
 		if h, herr := m.Hasher.Hash(ctx, pw); herr == nil {
 			if _, uerr := m.Store.UpdateUser(ctx, u.ID, func(x store.User) (store.User, error) {
@@ -157,6 +165,6 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 // noAttempt is the attempt of a login without a throttle.
 type noAttempt struct{}
 
-func (noAttempt) Fail(context.Context) error    { return nil }
-func (noAttempt) Succeed(context.Context) error { return nil }
-func (noAttempt) Cancel(context.Context)        {}
+func (noAttempt) Fail(context.Context) (time.Duration, error) { return 0, nil }
+func (noAttempt) Succeed(context.Context) error               { return nil }
+func (noAttempt) Cancel(context.Context)                      {}

@@ -234,6 +234,7 @@ func TestVerifierRevokedAndDisabled(t *testing.T) {
 type fakeThrottle struct {
 	mu                           sync.Mutex
 	wait                         time.Duration
+	lockedFor                    time.Duration // what Fail reports
 	failures, successes, cancels int
 }
 
@@ -252,7 +253,10 @@ func (a fakeAttempt) count(n *int) {
 	a.f.mu.Unlock()
 }
 
-func (a fakeAttempt) Fail(context.Context) error    { a.count(&a.f.failures); return nil }
+func (a fakeAttempt) Fail(context.Context) (time.Duration, error) {
+	a.count(&a.f.failures)
+	return a.f.lockedFor, nil
+}
 func (a fakeAttempt) Succeed(context.Context) error { a.count(&a.f.successes); return nil }
 func (a fakeAttempt) Cancel(context.Context)        { a.count(&a.f.cancels) }
 

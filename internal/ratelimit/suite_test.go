@@ -96,13 +96,24 @@ func TestRedisThrottle(t *testing.T) {
 		if err != nil || a == nil {
 			t.Fatalf("attempt %d: Begin = %v, %+v, %v; want an attempt", i+1, a, d, err)
 		}
-		if err := a.Fail(ctx); err != nil {
+		if _, err := a.Fail(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	a, d, err := th.Begin(ctx, "alice", "192.0.2.2")
+	a, d, err := th.Begin(ctx, "alice", "192.0.2.1")
 	if err != nil || a != nil || !errors.Is(d.Reason, ratelimit.ErrLocked) || d.Wait <= 0 || d.Wait > 15*time.Minute {
 		t.Errorf("after 4 failures: Begin = %v, %+v, %v; want ErrLocked with wait in (0, 15m]", a, d, err)
+	}
+	if a, d, err := th.Begin(ctx, "alice", "192.0.2.2"); err != nil || a == nil {
+		t.Errorf("another address: Begin = %v, %+v, %v; want an attempt (the lock is the address's)", a, d, err)
+	} else {
+		a.Cancel(ctx)
+	}
+	if err := th.Forget(ctx, ratelimit.SubjectDigest("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if a, d, err := th.Begin(ctx, "alice", "192.0.2.1"); err != nil || a == nil {
+		t.Errorf("after Forget: Begin = %v, %+v, %v; want an attempt", a, d, err)
 	}
 }
 

@@ -48,7 +48,7 @@ func mustFail(t *testing.T, th *Throttle, clock *fakeNow, account, ip string, n 
 		if a == nil {
 			t.Fatalf("failure %d of %q from %q: refused %+v", i+1, account, ip, d)
 		}
-		if err := a.Fail(t.Context()); err != nil {
+		if _, err := a.Fail(t.Context()); err != nil {
 			t.Fatalf("Fail() error = %v", err)
 		}
 		i++
@@ -59,7 +59,7 @@ func TestThrottleDefaults(t *testing.T) {
 	got := NewThrottle(NewMemoryCounters(nil), ThrottleConfig{}).Config()
 	want := ThrottleConfig{
 		MaxFailures: 10, LockFor: 15 * time.Minute, DelayAfter: 3, BaseDelay: time.Second,
-		MaxDelay: time.Minute, PerIP: Limit{Rate: 100.0 / 60, Burst: 100},
+		MaxDelay: time.Minute, PerIP: Limit{Rate: 100.0 / 60, Burst: 100}, KnownFor: 30 * 24 * time.Hour,
 	}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
@@ -248,17 +248,23 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 }
 
 func TestThrottleKeysHideAccounts(t *testing.T) {
-	k := accountKey("alice@example.com")
-	if k == accountKey("alice@example.co") || len(k) != len("acct:")+32 {
-		t.Errorf("accountKey = %q: want a fixed-length hash", k)
+	th, _ := newTestThrottle(t, ThrottleConfig{})
+	k, err := th.keysFor(t.Context(), "alice@example.com", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, s := range []string{"alice", "example"} {
-		if contains(k, s) {
-			t.Errorf("accountKey %q contains %q", k, s)
+	if d := SubjectDigest("alice@example.com"); d == SubjectDigest("alice@example.co") || len(d) != 32 {
+		t.Errorf("SubjectDigest = %q: want a fixed-length hash", d)
+	}
+	for _, key := range []string{k.pair, k.run, k.gate, k.known} {
+		for _, s := range []string{"alice", "example"} {
+			if contains(key, s) {
+				t.Errorf("key %q contains %q", key, s)
+			}
 		}
 	}
-	if got := ipKey("192.0.2.1"); got != "ip:192.0.2.1" {
-		t.Errorf("ipKey = %q", got)
+	if k.ip != "ip:192.0.2.1" {
+		t.Errorf("address key = %q", k.ip)
 	}
 }
 
