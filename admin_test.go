@@ -133,6 +133,9 @@ func (f *adminFixture) routes(t *testing.T) []adminRoute {
 		{name: "log user out", status: 200, action: "user.logged_out", req: func() route {
 			return route{"POST", "/admin/users/" + victim().ID + "/logout", ""}
 		}},
+		{name: "unlock user", status: 200, action: "user.unlocked", req: func() route {
+			return route{"POST", "/admin/users/" + victim().ID + "/unlock", ""}
+		}},
 		{name: "list user's keys", status: 200, req: func() route { return route{"GET", "/admin/users/alice/api-keys", ""} }},
 		{name: "list keys", status: 200, req: func() route { return route{"GET", "/admin/api-keys", ""} }},
 		{name: "show key", status: 200, req: func() route { return route{"GET", "/admin/api-keys/" + f.userKeyID, ""} }},

@@ -99,14 +99,20 @@ type Config struct {
 	// public client's invalid refresh token, code or password); default
 	// [DefaultRateLimitToken].
 	RateLimitToken string
-	// LoginMaxFailures is the number of failed logins in a row after which
-	// an account is locked for LoginLockout; default 10. Growing delays
-	// start after the third.
+	// LoginMaxFailures is the number of failed logins in a row from one
+	// client address at one account after which that address is locked
+	// out of that account for LoginLockout; default 10. The account itself
+	// is never locked, only slowed down: growing delays (at most a minute)
+	// start after its third failure in a row from any addresses, and an
+	// address that logged in to it in the last 30 days skips them.
 	LoginMaxFailures int
-	// LoginLockout is how long an account stays locked; default 15m.
+	// LoginLockout is how long such a lock lasts after the address's last
+	// failure, and how long an account's run of failures is remembered;
+	// default 15m.
 	LoginLockout time.Duration
-	// LoginIPLimit bounds failed logins per client address; default
-	// "100/m", loose enough for an office behind one address.
+	// LoginIPLimit bounds failed logins per client address (IPv6 per /64),
+	// whatever the account; default "100/m", loose enough for an office
+	// behind one address.
 	LoginIPLimit string
 	// AuditRetention deletes audit events older than this (hourly,
 	// keeping the hash chain verifiable); 0 keeps them forever.

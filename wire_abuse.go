@@ -42,8 +42,10 @@ import (
 //     client-credentials token, per client.
 //   - loginThrottle (every password check, before hashing): password
 //     attempts per address (Config.RateLimitToken, the token endpoint's
-//     stricter limit), then failed logins per account and per address,
-//     with growing delays and a lock (ratelimit.Throttle).
+//     stricter limit), then failed logins per address, per address and
+//     account (a lock) and per account (growing delays, never a lock)
+//     (ratelimit.Throttle); an admin's unlock reaches it through the
+//     revocation feed (forgetLogins).
 //
 // With Config.RedisURL the limiter and the throttle's counters live in Redis
 // (shared by every replica) behind a fallback to local memory while Redis is
@@ -166,39 +168,50 @@ type loginThrottle struct {
 	t *ratelimit.Throttle
 }
 
-func (l *loginThrottle) Check(ctx context.Context, account, ip string) (time.Duration, error) {
+func (l *loginThrottle) Begin(ctx context.Context, account, ip string) (manage.LoginAttempt, time.Duration, error) {
 	// Password attempts per address (Config.RateLimitToken), checked
 	// before any hashing: the stricter limit of the token endpoint, which
 	// keeps a flood of guesses from one place off the hasher.
 	if a, err := netip.ParseAddr(ip); err == nil && !l.s.abuse.token.Unlimited() {
 		var buf [keyBufSize]byte
-		key := appendIPKey(append(buf[:0], "login:"...), a)
+		key := ratelimit.AppendAddrKey(append(buf[:0], "login:"...), a)
 		if res, err := l.s.abuse.allowKey(ctx, key, l.s.abuse.token); err == nil && !res.Allowed {
 			l.s.observeRateLimited("login")
-			return max(res.RetryAfter, time.Second), nil
+			return nil, max(res.RetryAfter, time.Second), nil
 		}
 	}
-	d, err := l.t.Check(ctx, account, ip)
-	if err == nil && d > 0 {
-		l.s.observeRateLimited("login")
+	at, d, err := l.t.Begin(ctx, account, ip)
+	if err != nil || d.Wait > 0 {
+		if err == nil {
+			l.s.observeRateLimited("login")
+		}
+		return nil, d.Wait, err
 	}
-	return d, err
-}
-
-func (l *loginThrottle) Failure(ctx context.Context, account, ip string) error {
-	return l.t.Failure(ctx, account, ip)
-}
-
-func (l *loginThrottle) Success(ctx context.Context, account, ip string) error {
-	return l.t.Success(ctx, account, ip)
+	return at, 0, nil
 }
 
 // RecordLock implements manage's optional lock sampler: one login.locked
-// event per address per minute (the account of the sampled attempt is its
-// target). Keyed by account as well, a flood of guesses at random
-// usernames would write a row per guess.
+// event per address (IPv6 per /64) per minute (the account of the sampled
+// attempt is its target). Keyed by account or by whole IPv6 address, a
+// flood of guesses at random usernames or from rotating addresses would
+// write a row per guess.
 func (l *loginThrottle) RecordLock(account, ip string) bool {
-	return l.s.abuse.sampled.Allow("login\x00" + ip)
+	return l.s.abuse.sampled.Allow("login\x00" + ratelimit.AddrKey(ip))
+}
+
+// forgetLogins ends an account's login throttling on this node: an
+// admin's unlock, heard from the revocation feed (by every replica, the
+// one that made it too). It runs under the feed's lock, which a Redis
+// round trip (250 ms at most) holds only for this rare event.
+func (s *Server) forgetLogins(digest string) {
+	if s.abuse.throttle == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.abuse.throttle.t.Forget(ctx, digest); err != nil {
+		s.log.Warn("forget an account's failed logins", "err", err)
+	}
 }
 
 // loginThrottle counts failed logins (nil: none).
@@ -224,24 +237,13 @@ func (s *Server) limitRequest(next http.Handler) http.Handler {
 		}
 		const prefix = "ip:"
 		var buf [keyBufSize]byte
-		key := appendIPKey(append(buf[:0], prefix...), ip)
+		key := ratelimit.AppendAddrKey(append(buf[:0], prefix...), ip)
 		if res, ok := s.check(w, r, key, s.abuse.ip); !ok {
 			s.deny(w, r, res, "ip", string(key[len(prefix):]), "", s.abuse.ip)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// appendIPKey appends the limiter key of an address to b: IPv4 as is, IPv6
-// by its /64, which one subscriber usually holds whole.
-func appendIPKey(b []byte, ip netip.Addr) []byte {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.AppendTo(b)
-	}
-	return ip.AppendTo(b)
 }
 
 // admit applies per-principal limits after the guard authenticated a
@@ -339,7 +341,7 @@ func (s *Server) tokenFailure(w http.ResponseWriter, r *http.Request, spend bool
 	}
 	const prefix = "tokenfail:"
 	var buf [keyBufSize]byte
-	key := appendIPKey(append(buf[:0], prefix...), ip)
+	key := ratelimit.AppendAddrKey(append(buf[:0], prefix...), ip)
 	var res ratelimit.Result
 	var err error
 	if spend {

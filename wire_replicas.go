@@ -139,6 +139,10 @@ func (s *Server) onRevocations(rs []store.Revocation) {
 				s.markKeysDirty()
 			case strings.HasPrefix(r.Value, "apikey:"):
 				s.invalidate(strings.TrimPrefix(r.Value, "apikey:"), "")
+			default:
+				if digest, ok := manage.UnlockedSubject(r.Value); ok {
+					s.forgetLogins(digest)
+				}
 			}
 		}
 	}

@@ -111,7 +111,7 @@ func TestParseFlagsHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("parseFlags(-h) error = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"-scenario", "auth, token, limits, flood", "-flood-workers", "-postgres URL", "gatehouse_load_"} {
+	for _, want := range []string{"-scenario", "auth, token, limits, logins, flood", "-flood-workers", "-postgres URL", "gatehouse_load_"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, out.String())
 		}

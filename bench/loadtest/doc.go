@@ -9,6 +9,10 @@
 //   - auth: GET /healthz, GET /users/me with a bearer JWT and with an API
 //     key, interleaved in rounds, with throughput ratios to /healthz;
 //   - token: /healthz, the client-credentials grant and introspection;
+//   - logins: successful password logins per second from 1, 4 and 32
+//     closed-loop clients (the bench user's right password, real argon2id,
+//     every limit off, its own server), alternating in rounds, and the rate
+//     with 32 clients over the rate with 4;
 //   - flood: the p99 latency of GET /users/me (an open loop at -me-rate
 //     from 127.0.0.2) alone and while wrong-password logins hit
 //     POST /oauth2/token from -flood-workers other loopback addresses
@@ -20,7 +24,7 @@
 //
 // Usage:
 //
-//	go run ./bench/loadtest [-scenario auth,token,flood] [-duration 5s]
+//	go run ./bench/loadtest [-scenario auth,token,limits,logins,flood] [-duration 5s]
 //	    [-rounds 3] [-concurrency 16] [-flood-workers 64] [-flood-rate 800]
 //	    [-me-rate 40] [-postgres URL] [-json] [-out FILE]
 //

@@ -123,34 +123,41 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 	client := load.NewClient(cfg.concurrency, cfg.timeout)
 	defer client.CloseIdleConnections()
 	r := &runner{cfg: cfg, base: srv.base, fx: newFixture(srv.base, srv.cli, setupClient), client: client, progress: progress}
+	// Scenarios that need a server of their own get one, stopped before
+	// the first (this defer runs before srv's).
+	var others []*server
+	defer func() {
+		for _, o := range others {
+			if stopErr := o.stop(); stopErr != nil {
+				fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
+			}
+		}
+	}()
+	runnerOn := func(name, what string, env ...string) (*runner, error) {
+		o, err := startSecondServer(ctx, bin, tmp, dbs, name, what, setupClient, progress, env...)
+		others = append(others, o)
+		if err != nil {
+			return nil, err
+		}
+		return &runner{cfg: cfg, base: o.base, fx: newFixture(o.base, o.cli, setupClient), client: client, progress: progress}, nil
+	}
 	measured := false
 	for _, name := range cfg.scenarios {
 		rr := r
-		if name == "flood" {
+		var err error
+		switch name {
+		case "flood":
 			// Its own server with the default limits (see benchLimits).
-			fsrv, err := startFloodServer(ctx, bin, tmp, dbs, setupClient, progress)
-			defer func() {
-				if stopErr := fsrv.stop(); stopErr != nil {
-					fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
-				}
-			}()
-			if err != nil {
-				return exitFailed, err
-			}
-			rr = &runner{cfg: cfg, base: fsrv.base, fx: newFixture(fsrv.base, fsrv.cli, setupClient), client: client, progress: progress}
-		}
-		if name == "limits" {
+			rr, err = runnerOn("flood", "with the default limits for the flood")
+		case "logins":
+			// Its own server: real hashing, every limit off.
+			rr, err = runnerOn("logins", "with every limit off for the logins", loginLimitsOff...)
+		case "limits":
 			// A second server like the first but with the limits checked.
-			lsrv, err := startSecondServer(ctx, bin, tmp, dbs, "limits", "with every request limit checked (far above the load)", setupClient, progress, checkedLimits...)
-			defer func() {
-				if stopErr := lsrv.stop(); stopErr != nil {
-					fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
-				}
-			}()
-			if err != nil {
-				return exitFailed, err
-			}
-			r.limited = &runner{cfg: cfg, base: lsrv.base, fx: newFixture(lsrv.base, lsrv.cli, setupClient), client: client, progress: progress}
+			r.limited, err = runnerOn("limits", "with every request limit checked (far above the load)", checkedLimits...)
+		}
+		if err != nil {
+			return exitFailed, err
 		}
 		sec, err := rr.scenario(ctx, name)
 		if err != nil {
@@ -178,13 +185,6 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		return exitFailed, errors.New("every scenario was skipped; nothing was measured")
 	}
 	return exitOK, nil
-}
-
-// startFloodServer starts the flood scenario's server: a fresh database
-// from dbs, its own directory under tmp and every limit at its default.
-// The caller must call stop on the result (nil-safe) whatever the error.
-func startFloodServer(ctx context.Context, bin, tmp string, dbs *databases, client *http.Client, progress io.Writer) (*server, error) {
-	return startSecondServer(ctx, bin, tmp, dbs, "flood", "with the default limits for the flood", client, progress)
 }
 
 // startSecondServer starts another server with a fresh database from dbs,

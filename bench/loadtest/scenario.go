@@ -152,6 +152,8 @@ func (r *runner) scenario(ctx context.Context, name string) (section, error) {
 		sec = r.token(ctx)
 	case "limits":
 		sec = r.limits(ctx)
+	case "logins":
+		sec = r.logins(ctx)
 	case "flood":
 		sec = r.flood(ctx)
 	default:

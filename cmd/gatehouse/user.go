@@ -21,6 +21,9 @@ type userJSON struct {
 	Admin     bool      `json:"admin"`
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
+	// LockedUntil is null unless failed logins on the account are being
+	// throttled (`user unlock` ends it).
+	LockedUntil *time.Time `json:"locked_until"`
 }
 
 func toUserJSON(u store.User) userJSON {
@@ -28,7 +31,8 @@ func toUserJSON(u store.User) userJSON {
 	if sc == nil {
 		sc = []string{}
 	}
-	return userJSON{ID: u.ID, Username: u.Username, Scopes: sc, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
+	return userJSON{ID: u.ID, Username: u.Username, Scopes: sc, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt,
+		LockedUntil: manage.LockedUntil(u, time.Now())}
 }
 
 func (e *env) printUsers(cmd *cobra.Command, us ...store.User) error {
@@ -44,10 +48,14 @@ func (e *env) printUsers(cmd *cobra.Command, us ...store.User) error {
 	}
 	rows := make([][]string, len(us))
 	for i, u := range us {
+		locked := "-"
+		if t := manage.LockedUntil(u, time.Now()); t != nil {
+			locked = t.Format(time.RFC3339)
+		}
 		rows[i] = []string{u.ID, u.Username, orDash(store.JoinScopes(u.Scopes)), strconv.FormatBool(u.Admin),
-			strconv.FormatBool(u.Disabled), u.CreatedAt.Format(time.RFC3339)}
+			strconv.FormatBool(u.Disabled), u.CreatedAt.Format(time.RFC3339), locked}
 	}
-	e.table([]string{"ID", "USERNAME", "SCOPES", "ADMIN", "DISABLED", "CREATED"}, rows)
+	e.table([]string{"ID", "USERNAME", "SCOPES", "ADMIN", "DISABLED", "CREATED", "LOCKED UNTIL"}, rows)
 	return nil
 }
 
@@ -137,7 +145,7 @@ func (e *env) userCommand() *cobra.Command {
 
 	passwd := &cobra.Command{
 		Use:   "passwd NAME",
-		Short: "set a user's password",
+		Short: "set a user's password (also ends the throttling of their failed logins)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fromStdin, _ := cmd.Flags().GetBool("password-stdin")
@@ -160,28 +168,39 @@ func (e *env) userCommand() *cobra.Command {
 	}
 	passwd.Flags().Bool("password-stdin", false, "read the password from stdin (one line)")
 
-	logout := &cobra.Command{
-		Use:   "logout NAME",
-		Short: "log a user out everywhere: revoke every token issued so far",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				u, err := s.Manager().Logout(ctx, manage.CLI(), args[0])
-				if err != nil {
-					return err
-				}
-				if jsonFlag(cmd) {
-					return e.printJSON(toUserJSON(u))
-				}
-				fmt.Fprintf(e.stdout, "%s logged out everywhere\n", u.Username)
-				return nil
-			})
-		},
+	// userAction is a command NAME that runs one manager operation on a
+	// user and says done (or prints the user with --json).
+	userAction := func(use, short, long, done string,
+		action func(*manage.Manager, context.Context, manage.Actor, string) (store.User, error)) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " NAME", Short: short, Long: long,
+			Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+					u, err := action(s.Manager(), ctx, manage.CLI(), args[0])
+					if err != nil {
+						return err
+					}
+					if jsonFlag(cmd) {
+						return e.printJSON(toUserJSON(u))
+					}
+					fmt.Fprintf(e.stdout, "%s %s\n", u.Username, done)
+					return nil
+				})
+			},
+		}
 	}
+	logout := userAction("logout", "log a user out everywhere: revoke every token issued so far", "", "logged out everywhere",
+		(*manage.Manager).Logout)
+	unlock := userAction("unlock", "end the throttling of a user's failed logins (every address's lock and the slow-down)",
+		"End the throttling of a user's failed logins: the lock of every address that failed too often and\n"+
+			"the account's slow-down, on every running server within a second. `user enable` and `user passwd`\n"+
+			"do this too.", "unlocked",
+		(*manage.Manager).Unlock)
 
 	cmd.AddCommand(create, list, show,
 		setDisabled("disable", "disable a user: refuse logins and revoke their tokens", true),
-		setDisabled("enable", "enable a disabled user", false),
-		passwd, logout)
+		setDisabled("enable", "enable a disabled user (also ends the throttling of their failed logins)", false),
+		passwd, logout, unlock)
 	return cmd
 }

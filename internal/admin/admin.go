@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -44,6 +45,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{user}/enable", route(h.enableUser))
 	mux.Handle("POST /admin/users/{user}/password", route(h.setPassword))
 	mux.Handle("POST /admin/users/{user}/logout", route(h.logoutUser))
+	mux.Handle("POST /admin/users/{user}/unlock", route(h.unlockUser))
 	mux.Handle("GET /admin/users/{user}/api-keys", route(h.listUserKeys))
 
 	mux.Handle("GET /admin/api-keys", route(h.listKeys))
@@ -86,12 +88,15 @@ type User struct {
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// LockedUntil is null unless failed logins on the account are being
+	// throttled (POST /admin/users/{user}/unlock ends it).
+	LockedUntil *time.Time `json:"locked_until"`
 }
 
-func userJSON(u store.User) User {
+func (h *Handler) userJSON(u store.User) User {
 	return User{
 		ID: u.ID, Username: u.Username, Scopes: nonNil(u.Scopes), Admin: u.Admin, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LockedUntil: manage.LockedUntil(u, h.now()),
 	}
 }
 
@@ -106,7 +111,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, _ *guard.Pri
 	}
 	items := make([]User, len(us))
 	for i, u := range us {
-		items[i] = userJSON(u)
+		items[i] = h.userJSON(u)
 	}
 	api.WritePage(w, items, page.Limit, func(u User) string { return u.Username })
 	return nil
@@ -131,7 +136,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p *guard.Pr
 		return err
 	}
 	w.Header().Set("Location", "/admin/users/"+u.ID)
-	api.WriteJSON(w, http.StatusCreated, userJSON(u))
+	api.WriteJSON(w, http.StatusCreated, h.userJSON(u))
 	return nil
 }
 
@@ -140,7 +145,7 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, _ *guard.Prin
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, userJSON(u))
+	api.WriteJSON(w, http.StatusOK, h.userJSON(u))
 	return nil
 }
 
@@ -160,7 +165,7 @@ func (h *Handler) setScopes(w http.ResponseWriter, r *http.Request, p *guard.Pri
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, userJSON(u))
+	api.WriteJSON(w, http.StatusOK, h.userJSON(u))
 	return nil
 }
 
@@ -187,7 +192,7 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, p *guard.P
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, userJSON(u))
+	api.WriteJSON(w, http.StatusOK, h.userJSON(u))
 	return nil
 }
 
@@ -204,19 +209,30 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, p *guard.P
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, userJSON(u))
+	api.WriteJSON(w, http.StatusOK, h.userJSON(u))
 	return nil
 }
 
 func (h *Handler) logoutUser(w http.ResponseWriter, r *http.Request, p *guard.Principal) error {
+	return h.userAction(w, r, p, h.Manager.Logout)
+}
+
+func (h *Handler) unlockUser(w http.ResponseWriter, r *http.Request, p *guard.Principal) error {
+	return h.userAction(w, r, p, h.Manager.Unlock)
+}
+
+// userAction runs a bodiless action on the {user} of the path and answers
+// the user.
+func (h *Handler) userAction(w http.ResponseWriter, r *http.Request, p *guard.Principal,
+	action func(context.Context, manage.Actor, string) (store.User, error)) error {
 	if err := noBody(r); err != nil {
 		return err
 	}
-	u, err := h.Manager.Logout(r.Context(), h.actor(r, p), r.PathValue("user"))
+	u, err := action(r.Context(), h.actor(r, p), r.PathValue("user"))
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, userJSON(u))
+	api.WriteJSON(w, http.StatusOK, h.userJSON(u))
 	return nil
 }
 

@@ -52,6 +52,10 @@ const (
 	UserPasswordChanged Action = "user.password_changed"
 	UserLoggedOut       Action = "user.logged_out"
 	UserUpdated         Action = "user.updated"
+	// UserUnlocked: an admin ended the throttling of the user's failed
+	// logins (Reason "enabled" or "password_changed" when enabling the user
+	// or resetting the password ended a lock in force).
+	UserUnlocked Action = "user.unlocked"
 
 	KeyCreated Action = "key.created"
 	KeyRotated Action = "key.rotated"

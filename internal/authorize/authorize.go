@@ -422,11 +422,11 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request, form url.V
 		h.showLogin(w, r, req, username, "Invalid username or password.", http.StatusUnauthorized)
 		return
 	case errors.As(err, &te):
-		w.Header().Set("Retry-After", strconv.Itoa(int((te.RetryAfter+time.Second-1)/time.Second)))
+		setRetryAfter(w, te.RetryAfter)
 		h.showLogin(w, r, req, username, "Too many failed logins. Try again later.", http.StatusTooManyRequests)
 		return
 	case errors.Is(err, manage.ErrBusy):
-		w.Header().Set("Retry-After", "1")
+		setRetryAfter(w, manage.BusyRetryAfter(err))
 		h.showLogin(w, r, req, username, "The server is busy. Try again in a moment.", http.StatusServiceUnavailable)
 		return
 	case err != nil:
@@ -439,6 +439,11 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request, form url.V
 		return
 	}
 	h.proceed(w, r, req, sess, u)
+}
+
+// setRetryAfter sets Retry-After to d in whole seconds, rounded up.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 }
 
 // startSession replaces the browser's login session with a new one for u

@@ -15,8 +15,21 @@ import (
 // disabled account alike, so that the answer never reveals which it was.
 var ErrBadCredentials = errors.New("invalid username or password")
 
-// ErrBusy is returned when the password hasher's queue is full.
+// ErrBusy is returned (wrapped) when the password hasher would make the
+// login wait longer than its wait budget, or its worker is restarting;
+// [BusyRetryAfter] says when to try again.
 var ErrBusy = errors.New("too many logins in progress, try again shortly")
+
+// BusyRetryAfter returns when a login refused with ErrBusy may be tried
+// again: the wait the hasher expects for the logins already queued, at
+// least a second.
+func BusyRetryAfter(err error) time.Duration {
+	var be *password.BusyError
+	if errors.As(err, &be) {
+		return max(be.RetryAfter, time.Second)
+	}
+	return time.Second
+}
 
 // ThrottledError is returned when login attempts for an account or from an
 // address are refused for a while.
@@ -26,13 +39,25 @@ func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed logins, try again in %s", e.RetryAfter.Round(time.Second))
 }
 
-// LoginThrottle counts failed logins per account and per address.
+// LoginThrottle counts login attempts per account and per address before
+// the password is checked (ratelimit.Throttle), so that attempts running
+// at once cannot get more passwords checked than the limits allow.
 type LoginThrottle interface {
-	// Check returns a *ThrottledError-compatible wait when attempts must be
-	// refused now, or 0.
-	Check(ctx context.Context, account, ip string) (time.Duration, error)
-	Failure(ctx context.Context, account, ip string) error
-	Success(ctx context.Context, account, ip string) error
+	// Begin reserves an attempt for account from ip, or returns how long
+	// attempts must be refused (a positive wait and no attempt).
+	Begin(ctx context.Context, account, ip string) (LoginAttempt, time.Duration, error)
+}
+
+// LoginAttempt is an attempt reserved by LoginThrottle.Begin; exactly one
+// of its methods is called once the password has been checked, or could
+// not be.
+type LoginAttempt interface {
+	// Fail returns how long the account stays throttled after this
+	// failure if it now is (slowed down, or this address locked out), or
+	// 0.
+	Fail(ctx context.Context) (time.Duration, error)
+	Succeed(ctx context.Context) error
+	Cancel(ctx context.Context)
 }
 
 // LockSampler is implemented by a LoginThrottle that samples login.locked
@@ -51,8 +76,9 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 	if nerr != nil {
 		name = username // still throttled and hashed like any other name
 	}
+	var attempt LoginAttempt = noAttempt{}
 	if throttle != nil {
-		wait, err := throttle.Check(ctx, name, a.IP)
+		at, wait, err := throttle.Begin(ctx, name, a.IP)
 		if err != nil {
 			return store.User{}, fmt.Errorf("check login throttle: %w", err)
 		}
@@ -62,7 +88,12 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 			}
 			return store.User{}, &ThrottledError{RetryAfter: wait}
 		}
+		attempt = at
 	}
+	// The attempt is settled even if the client goes away meanwhile: a
+	// reservation left behind would count against the limits until it
+	// expires.
+	settle := context.WithoutCancel(ctx)
 	// The user is read only once a hashing slot is held, so that an attempt
 	// refused because the hasher is full costs no query.
 	var u store.User
@@ -80,12 +111,15 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		return u.PasswordHash, nil
 	}, pw)
 	if lookupErr != nil {
+		attempt.Cancel(settle)
 		return store.User{}, lookupErr
 	}
 	if errors.Is(err, password.ErrBusy) {
-		return store.User{}, ErrBusy
+		attempt.Cancel(settle)
+		return store.User{}, fmt.Errorf("%w (%w)", ErrBusy, err)
 	}
 	if err != nil && !errors.Is(err, password.ErrMalformedHash) {
+		attempt.Cancel(settle)
 		return store.User{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok || u.ID == "" || u.Disabled {
@@ -93,10 +127,12 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		if u.ID != "" && u.Disabled && ok {
 			reason = "disabled"
 		}
-		if throttle != nil {
-			if terr := throttle.Failure(ctx, name, a.IP); terr != nil && m.Logger != nil {
-				m.Logger.WarnContext(ctx, "login throttle failure count", "err", terr)
-			}
+		lockedFor, terr := attempt.Fail(settle)
+		if terr != nil && m.Logger != nil {
+			m.Logger.WarnContext(ctx, "login throttle failure count", "err", terr)
+		}
+		if lockedFor > 0 && u.ID != "" {
+			m.recordLock(settle, u, lockedFor)
 		}
 		target := u.ID
 		if target == "" {
@@ -105,9 +141,10 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		m.record(ctx, a, audit.LoginFailed, target, resultFailure, reason)
 		return store.User{}, ErrBadCredentials
 	}
-	if throttle != nil {
-		_ = throttle.Success(ctx, name, a.IP)
+	if terr := attempt.Succeed(settle); terr != nil && m.Logger != nil {
+		m.Logger.WarnContext(ctx, "login throttle success", "err", terr)
 	}
+	m.endLock(settle, u)
 	if rehash {
 		if h, herr := m.Hasher.Hash(ctx, pw); herr == nil {
 			if _, uerr := m.Store.UpdateUser(ctx, u.ID, func(x store.User) (store.User, error) {
@@ -124,3 +161,10 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 	m.record(ctx, a, audit.LoginSucceeded, u.ID, resultSuccess, "")
 	return u, nil
 }
+
+// noAttempt is the attempt of a login without a throttle.
+type noAttempt struct{}
+
+func (noAttempt) Fail(context.Context) (time.Duration, error) { return 0, nil }
+func (noAttempt) Succeed(context.Context) error               { return nil }
+func (noAttempt) Cancel(context.Context)                      {}

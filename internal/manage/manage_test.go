@@ -233,16 +233,35 @@ func TestVerifierRevokedAndDisabled(t *testing.T) {
 	}
 }
 
+// fakeThrottle counts how the attempts it hands out are settled.
 type fakeThrottle struct {
-	wait                time.Duration
-	failures, successes int
+	mu                           sync.Mutex
+	wait                         time.Duration
+	lockedFor                    time.Duration // what Fail reports
+	failures, successes, cancels int
 }
 
-func (f *fakeThrottle) Check(context.Context, string, string) (time.Duration, error) {
-	return f.wait, nil
+func (f *fakeThrottle) Begin(context.Context, string, string) (LoginAttempt, time.Duration, error) {
+	if f.wait > 0 {
+		return nil, f.wait, nil
+	}
+	return fakeAttempt{f}, 0, nil
 }
-func (f *fakeThrottle) Failure(context.Context, string, string) error { f.failures++; return nil }
-func (f *fakeThrottle) Success(context.Context, string, string) error { f.successes++; return nil }
+
+type fakeAttempt struct{ f *fakeThrottle }
+
+func (a fakeAttempt) count(n *int) {
+	a.f.mu.Lock()
+	*n++
+	a.f.mu.Unlock()
+}
+
+func (a fakeAttempt) Fail(context.Context) (time.Duration, error) {
+	a.count(&a.f.failures)
+	return a.f.lockedFor, nil
+}
+func (a fakeAttempt) Succeed(context.Context) error { a.count(&a.f.successes); return nil }
+func (a fakeAttempt) Cancel(context.Context)        { a.count(&a.f.cancels) }
 
 func TestLogin(t *testing.T) {
 	m, _ := mustManager(t)
@@ -261,8 +280,8 @@ func TestLogin(t *testing.T) {
 			t.Errorf("%s: Login error = %v, want ErrBadCredentials", tc.name, err)
 		}
 	}
-	if th.failures != 3 || th.successes != 1 {
-		t.Errorf("throttle saw %d failures and %d successes, want 3 and 1", th.failures, th.successes)
+	if th.failures != 3 || th.successes != 1 || th.cancels != 0 {
+		t.Errorf("throttle saw %d failures, %d successes and %d cancels, want 3, 1 and 0", th.failures, th.successes, th.cancels)
 	}
 	th.wait = time.Minute
 	var te *ThrottledError
@@ -328,10 +347,14 @@ func TestLoginBusyReadsNoUser(t *testing.T) {
 		first <- err
 	}()
 	<-users.entered // the first login holds the slot and waits in its lookup
+	th := &fakeThrottle{}
 	for _, name := range []string{"erin", "nobody"} {
-		if _, err := m.Login(ctx, CLI(), nil, name, "password-1"); !errors.Is(err, ErrBusy) {
+		if _, err := m.Login(ctx, CLI(), th, name, "password-1"); !errors.Is(err, ErrBusy) {
 			t.Errorf("Login(%s) with the hasher full: error = %v, want ErrBusy", name, err)
 		}
+	}
+	if th.cancels != 2 || th.failures != 0 {
+		t.Errorf("throttle saw %d cancels and %d failures, want 2 and 0: a login refused as busy was not an attempt", th.cancels, th.failures)
 	}
 	if n := users.lookups.Load(); n != 1 {
 		t.Errorf("%d username lookups, want 1 (the refused logins must not read the user)", n)

@@ -141,16 +141,21 @@ func (m *Manager) ListUsers(ctx context.Context, after string, limit int) ([]sto
 
 // SetDisabled disables or enables a user. Disabling refuses the user's
 // logins at once and revokes every token issued to them so far, on every
-// replica; their API keys stop working too.
+// replica; their API keys stop working too. Enabling also ends the
+// throttling of the user's failed logins, as Unlock does.
 func (m *Manager) SetDisabled(ctx context.Context, a Actor, nameOrID string, disabled bool) (store.User, error) {
 	u, err := m.FindUser(ctx, nameOrID)
 	if err != nil {
 		return store.User{}, err
 	}
 	now := m.now()
+	var wasLocked bool
 	u, err = m.Store.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
 		u.Disabled = disabled
 		u.UpdatedAt = now
+		if !disabled {
+			clearLock(&u, now, &wasLocked)
+		}
 		return u, nil
 	})
 	if err != nil {
@@ -164,8 +169,18 @@ func (m *Manager) SetDisabled(ctx context.Context, a Actor, nameOrID string, dis
 		m.record(ctx, a, audit.UserDisabled, u.ID, resultSuccess, "")
 	} else {
 		m.record(ctx, a, audit.UserEnabled, u.ID, resultSuccess, "")
+		m.unlockedBy(ctx, a, u, wasLocked, "enabled")
 	}
 	return u, nil
+}
+
+// unlockedBy ends the throttling of u's failed logins after another change
+// (enable, password reset) and audits it when a lock was in force.
+func (m *Manager) unlockedBy(ctx context.Context, a Actor, u store.User, wasLocked bool, why string) {
+	m.forgetLogins(ctx, u)
+	if wasLocked {
+		m.record(ctx, a, audit.UserUnlocked, u.ID, resultSuccess, why)
+	}
 }
 
 // Logout revokes every access and refresh token issued to a user until now
@@ -206,7 +221,8 @@ func (m *Manager) maxTokenTTL() time.Duration {
 
 // SetPassword replaces a user's password and logs the user out everywhere
 // (refresh tokens, access tokens issued so far, login sessions), since
-// whoever knew the old password may hold them. API keys keep working.
+// whoever knew the old password may hold them. API keys keep working. It
+// also ends the throttling of the user's failed logins, as Unlock does.
 func (m *Manager) SetPassword(ctx context.Context, a Actor, nameOrID, pw string) (store.User, error) {
 	if err := password.Validate(pw); err != nil {
 		return store.User{}, errorf(Invalid, "invalid_password", "%s", err.Error())
@@ -220,15 +236,18 @@ func (m *Manager) SetPassword(ctx context.Context, a Actor, nameOrID, pw string)
 		return store.User{}, fmt.Errorf("hash password: %w", err)
 	}
 	now := m.now()
+	var wasLocked bool
 	u, err = m.Store.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
 		u.PasswordHash = hash
 		u.UpdatedAt = now
+		clearLock(&u, now, &wasLocked)
 		return u, nil
 	})
 	if err != nil {
 		return store.User{}, notFound(err, "user", nameOrID)
 	}
 	m.record(ctx, a, audit.UserPasswordChanged, u.ID, resultSuccess, "")
+	m.unlockedBy(ctx, a, u, wasLocked, "password_changed")
 	// Whoever knew the old password may hold its sessions: end them, as
 	// Logout does (API keys are separate credentials and keep working).
 	if err := m.revokeUserTokens(ctx, u.ID, now); err != nil {

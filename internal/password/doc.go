@@ -12,9 +12,11 @@
 // login.
 //
 // Password hashing is deliberately expensive in CPU and memory, so a
-// [Hasher] bounds how many hashes run at once and how many callers may wait
-// for a slot; beyond that it fails fast with [ErrBusy] instead of letting a
-// flood of logins starve every other request.
+// [Hasher] bounds how many hashes run at once, and lets a caller wait for a
+// slot only while the wait it can expect stays within a budget (2 s by
+// default, measured against the recent hashes); beyond that it fails fast
+// with [ErrBusy] instead of letting a flood of logins starve every other
+// request, while a burst is still served in order.
 //
 // A [Worker] moves the hashing into a child process (the same program,
 // started again, calling [RunWorkerIfChild] first), so that the memory and

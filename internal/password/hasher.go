@@ -1,6 +1,7 @@
 package password
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -15,10 +16,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// ErrBusy is returned by [Hasher.Hash] and [Hasher.Verify] when every
-// hashing slot is taken and the wait queue is full, or (wrapped) when the
-// [Worker] process is down and being restarted. Callers should answer
-// "try again later" (HTTP 503) rather than queue more work.
+// ErrBusy is returned (as a [*BusyError]) by [Hasher.Hash] and
+// [Hasher.Verify] when every hashing slot is taken and the wait for one
+// would exceed the wait budget, or (wrapped) when the [Worker] process is
+// down and being restarted. Callers should answer "try again later"
+// (HTTP 503 with Retry-After) rather than queue more work.
 var ErrBusy = errors.New("password hashing is busy")
 
 // maxBcryptCost bounds the cost of stored bcrypt hashes that Verify will
@@ -38,9 +40,16 @@ type Config struct {
 	// lowest priority (nice 19), so a hash yields the CPU to any request
 	// that wants it.
 	MaxConcurrent int
-	// MaxQueue is how many callers may wait for a slot; more get [ErrBusy]
-	// at once. 0 means 4·MaxConcurrent; a negative value means none may
-	// wait.
+	// MaxWait is the wait budget: a caller that finds every slot taken
+	// waits for one while the wait it can expect — its place in the queue
+	// over MaxConcurrent, times the recent mean time a hash holds its slot
+	// — is at most MaxWait, and gets a [*BusyError] at once otherwise. A
+	// burst of logins is thus served in order and only true overload is
+	// refused. 0 means [DefaultMaxWait].
+	MaxWait time.Duration
+	// MaxQueue caps the number of callers waiting for a slot whatever the
+	// estimate says. 0 means 128·MaxConcurrent; a negative value means
+	// none may wait.
 	MaxQueue int
 	// OnWait, if set, is called once for every slot acquired, with the
 	// time the caller waited for it (0 when a slot was free): the data for
@@ -57,6 +66,8 @@ type Hasher struct {
 	params   Params
 	slots    chan struct{} // a buffered semaphore: one token per running hash
 	maxQueue int64
+	maxWait  time.Duration
+	estimate waitEstimate
 	waiting  atomic.Int64
 	onWait   func(time.Duration)
 	worker   *Worker
@@ -85,7 +96,7 @@ func New(cfg Config) *Hasher {
 	q := cfg.MaxQueue
 	switch {
 	case q == 0:
-		q = 4 * n
+		q = maxQueuePerSlot * n
 	case q < 0:
 		q = 0
 	}
@@ -93,6 +104,7 @@ func New(cfg Config) *Hasher {
 		params:    p,
 		slots:     make(chan struct{}, n),
 		maxQueue:  int64(q),
+		maxWait:   cmp.Or(cfg.MaxWait, DefaultMaxWait),
 		onWait:    cfg.OnWait,
 		worker:    cfg.Worker,
 		dummySalt: make([]byte, p.SaltLen),
@@ -136,10 +148,11 @@ func (h *Hasher) InFlight() int { return len(h.slots) }
 // parameters and a fresh random salt. It fails only with [ErrBusy] or when
 // ctx ends while it waits for a slot.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	held, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.release(held)
 	salt := make([]byte, h.params.SaltLen)
 	_, _ = rand.Read(salt) // never fails since Go 1.24
 	key, err := h.argon2id([]byte(password), salt, h.params)
@@ -171,10 +184,11 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, need
 // hasher does not turn into a flood of queries that other requests wait
 // behind. An error of lookup is returned as is, with no hashing.
 func (h *Hasher) VerifyLookup(ctx context.Context, lookup func() (encoded string, err error), password string) (ok, needsRehash bool, err error) {
-	if aerr := h.acquire(ctx); aerr != nil {
+	held, aerr := h.acquire(ctx)
+	if aerr != nil {
 		return false, false, aerr
 	}
-	defer h.release()
+	defer h.release(held)
 	encoded, lerr := lookup()
 	if lerr != nil {
 		return false, false, lerr
@@ -258,21 +272,23 @@ func isBcrypt(s string) bool {
 	return true
 }
 
-// acquire takes a hashing slot, waiting if there is room in the queue.
-func (h *Hasher) acquire(ctx context.Context) error {
+// acquire takes a hashing slot, waiting if the expected wait is within
+// the budget, and returns when it took it.
+func (h *Hasher) acquire(ctx context.Context) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("wait for password hashing slot: %w", err)
+		return time.Time{}, fmt.Errorf("wait for password hashing slot: %w", err)
 	}
 	select {
 	case h.slots <- struct{}{}:
 		h.observe(0)
-		return nil
+		return time.Now(), nil
 	default:
 	}
 	for {
 		w := h.waiting.Load()
-		if w >= h.maxQueue {
-			return ErrBusy
+		wait := h.estimate.wait(w+1, int64(cap(h.slots)))
+		if w >= h.maxQueue || wait > h.maxWait {
+			return time.Time{}, &BusyError{RetryAfter: wait}
 		}
 		if h.waiting.CompareAndSwap(w, w+1) {
 			break
@@ -282,14 +298,20 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	start := time.Now()
 	select {
 	case h.slots <- struct{}{}:
-		h.observe(time.Since(start))
-		return nil
+		now := time.Now()
+		h.observe(now.Sub(start))
+		return now, nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for password hashing slot: %w", ctx.Err())
+		return time.Time{}, fmt.Errorf("wait for password hashing slot: %w", ctx.Err())
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+// release gives back the slot taken at held and feeds the time it was
+// held into the wait estimate.
+func (h *Hasher) release(held time.Time) {
+	h.estimate.observe(time.Since(held))
+	<-h.slots
+}
 
 func (h *Hasher) observe(d time.Duration) {
 	if h.onWait != nil {

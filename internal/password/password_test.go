@@ -315,8 +315,9 @@ func TestNew(t *testing.T) {
 			if tc.cfg.MaxConcurrent == 0 && cap(h.slots) != max(1, runtime.GOMAXPROCS(0)/2) {
 				t.Errorf("default slots = %d, want half of GOMAXPROCS %d, at least 1", cap(h.slots), runtime.GOMAXPROCS(0))
 			}
-			if cap(h.slots) < 1 || h.maxQueue != int64(4*cap(h.slots)) {
-				t.Errorf("slots %d, queue %d: want ≥ 1 and 4 per slot", cap(h.slots), h.maxQueue)
+			if cap(h.slots) < 1 || h.maxQueue != int64(maxQueuePerSlot*cap(h.slots)) || h.maxWait != DefaultMaxWait {
+				t.Errorf("slots %d, queue cap %d, wait budget %v: want ≥ 1, %d per slot and %v", cap(h.slots), h.maxQueue, h.maxWait,
+					maxQueuePerSlot, DefaultMaxWait)
 			}
 		})
 	}

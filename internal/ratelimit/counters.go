@@ -17,12 +17,21 @@ type Count struct {
 }
 
 // Counters is a store of expiring counters, the memory behind [Throttle].
-// Implementations are safe for concurrent use, and Incr is atomic.
+// Implementations are safe for concurrent use, and each method is one
+// atomic step: Incr's check against its bound and its increment cannot be
+// split by another caller, which is what lets a [Throttle] reserve an
+// attempt before the secret is checked.
 type Counters interface {
-	// Incr adds one to the counter at key and returns its new state. A new
+	// Incr adds one to the counter at key if it is below bound (bound ≤ 0:
+	// no bound) and returns its state and whether it added one; at the
+	// bound it changes nothing and returns the counter as it is. A new
 	// counter expires after ttl; an existing one keeps its expiry unless
 	// slide is true, in which case it too is set to expire after ttl.
-	Incr(ctx context.Context, key string, ttl time.Duration, slide bool) (Count, error)
+	Incr(ctx context.Context, key string, bound int64, ttl time.Duration, slide bool) (Count, bool, error)
+	// Decr takes one from the counter at key, keeping its expiry; a
+	// counter that reaches zero is removed, and a missing one is not an
+	// error.
+	Decr(ctx context.Context, key string) error
 	// Get returns the counter at key, or the zero Count.
 	Get(ctx context.Context, key string) (Count, error)
 	// Delete removes the counter at key; a missing key is not an error.
@@ -67,13 +76,17 @@ func newMemoryCounters(now func() time.Time, maxKeys int) *MemoryCounters {
 }
 
 // Incr implements [Counters]. It never returns an error.
-func (c *MemoryCounters) Incr(_ context.Context, key string, ttl time.Duration, slide bool) (Count, error) {
+func (c *MemoryCounters) Incr(_ context.Context, key string, bound int64, ttl time.Duration, slide bool) (Count, bool, error) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.maybeSweep(now)
 	e, ok := c.m[key]
-	if !ok || !now.Before(e.expires) {
+	live := ok && now.Before(e.expires)
+	if live && bound > 0 && e.n >= bound {
+		return Count{N: e.n, TTL: e.expires.Sub(now)}, false, nil
+	}
+	if !live {
 		if !ok && len(c.m) >= c.maxKeys {
 			c.makeRoom(now)
 		}
@@ -83,7 +96,24 @@ func (c *MemoryCounters) Incr(_ context.Context, key string, ttl time.Duration, 
 	}
 	e.n++
 	c.m[key] = e
-	return Count{N: e.n, TTL: e.expires.Sub(now)}, nil
+	return Count{N: e.n, TTL: e.expires.Sub(now)}, true, nil
+}
+
+// Decr implements [Counters]. It never returns an error.
+func (c *MemoryCounters) Decr(_ context.Context, key string) error {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	switch {
+	case !ok:
+	case e.n <= 1 || !now.Before(e.expires):
+		delete(c.m, key)
+	default:
+		e.n--
+		c.m[key] = e
+	}
+	return nil
 }
 
 // Get implements [Counters]. It never returns an error.
@@ -144,14 +174,28 @@ func (c *MemoryCounters) makeRoom(now time.Time) {
 	}
 }
 
-// incrScript is INCR plus PEXPIRE as one atomic step. KEYS[1]: the key.
-// ARGV[1]: ttl in ms. ARGV[2]: "1" to slide the expiry. Returns {n, pttl}.
+// incrScript is a bounded INCR plus PEXPIRE as one atomic step. KEYS[1]:
+// the key. ARGV[1]: ttl in ms. ARGV[2]: "1" to slide the expiry. ARGV[3]:
+// the bound (0: none). Returns {n, pttl, 1 if it added}.
 const incrScript = `
+local bound = tonumber(ARGV[3])
+if bound > 0 and (tonumber(redis.call('GET', KEYS[1])) or 0) >= bound then
+  return {tonumber(redis.call('GET', KEYS[1])), redis.call('PTTL', KEYS[1]), 0}
+end
 local n = redis.call('INCR', KEYS[1])
 if n == 1 or ARGV[2] == '1' or redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
-return {n, redis.call('PTTL', KEYS[1])}
+return {n, redis.call('PTTL', KEYS[1]), 1}
+`
+
+// decrScript is DECR that removes the key at zero (DECR keeps the expiry).
+const decrScript = `
+if (tonumber(redis.call('GET', KEYS[1])) or 0) <= 1 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+return redis.call('DECR', KEYS[1])
 `
 
 // getScript reads a counter and its expiry together. Returns {n, pttl}.
@@ -167,6 +211,7 @@ type RedisCounters struct {
 	client redis.UniversalClient
 	prefix string
 	incr   *redis.Script
+	decr   *redis.Script
 	get    *redis.Script
 }
 
@@ -175,21 +220,35 @@ var _ Counters = (*RedisCounters)(nil)
 // NewRedisCounters returns counters kept in client under prefix (for
 // example "gatehouse:login:").
 func NewRedisCounters(client redis.UniversalClient, prefix string) *RedisCounters {
-	return &RedisCounters{client: client, prefix: prefix, incr: redis.NewScript(incrScript), get: redis.NewScript(getScript)}
+	return &RedisCounters{client: client, prefix: prefix, incr: redis.NewScript(incrScript), decr: redis.NewScript(decrScript),
+		get: redis.NewScript(getScript)}
 }
 
 // Incr implements [Counters].
-func (c *RedisCounters) Incr(ctx context.Context, key string, ttl time.Duration, slide bool) (Count, error) {
+func (c *RedisCounters) Incr(ctx context.Context, key string, bound int64, ttl time.Duration, slide bool) (Count, bool, error) {
 	slideArg := "0"
 	if slide {
 		slideArg = "1"
 	}
 	ms := max(1, ttl.Milliseconds())
-	v, err := c.incr.Run(ctx, c.client, []string{c.prefix + key}, strconv.FormatInt(ms, 10), slideArg).Int64Slice()
+	v, err := c.incr.Run(ctx, c.client, []string{c.prefix + key}, strconv.FormatInt(ms, 10), slideArg,
+		strconv.FormatInt(max(0, bound), 10)).Int64Slice()
 	if err != nil {
-		return Count{}, fmt.Errorf("redis counter incr: %w", err)
+		return Count{}, false, fmt.Errorf("redis counter incr: %w", err)
 	}
-	return toCount(v)
+	if len(v) != 3 {
+		return Count{}, false, fmt.Errorf("redis counter incr: script returned %d values, want 3", len(v))
+	}
+	n, err := toCount(v[:2])
+	return n, v[2] == 1, err
+}
+
+// Decr implements [Counters].
+func (c *RedisCounters) Decr(ctx context.Context, key string) error {
+	if err := c.decr.Run(ctx, c.client, []string{c.prefix + key}).Err(); err != nil {
+		return fmt.Errorf("redis counter decr: %w", err)
+	}
+	return nil
 }
 
 // Get implements [Counters].

@@ -8,9 +8,11 @@
 // time") and needs no background refill. [Fallback] puts the Redis limiter in
 // front of a memory one and switches over while Redis is unreachable.
 //
-// [Throttle] slows and then locks password guessing per account and per
-// client address. It counts failures in [Counters], again with a memory and
-// a Redis backend.
+// [Throttle] limits the guessing of a secret a person holds (a password;
+// later one-time, recovery and device user codes): it locks the guessing
+// address, then the address out of the account, and only slows the account
+// down. It reserves each attempt before the secret is checked, in
+// [Counters], again with a memory and a Redis backend.
 //
 // The package imports only the standard library and go-redis; it knows
 // nothing of HTTP beyond writing the RateLimit-* headers ([SetHeaders]). Its

@@ -160,11 +160,34 @@ func fallbackDo[T any](ctx context.Context, b *breaker, primary, local func() (T
 	return local()
 }
 
+// incrResult is Incr's two values, for fallbackDo.
+type incrResult struct {
+	c     Count
+	added bool
+}
+
 // Incr implements [Counters].
-func (f *FallbackCounters) Incr(ctx context.Context, key string, ttl time.Duration, slide bool) (Count, error) {
-	return fallbackDo(ctx, f.b,
-		func() (Count, error) { return f.primary.Incr(ctx, key, ttl, slide) },
-		func() (Count, error) { return f.local.Incr(ctx, key, ttl, slide) })
+func (f *FallbackCounters) Incr(ctx context.Context, key string, bound int64, ttl time.Duration, slide bool) (Count, bool, error) {
+	r, err := fallbackDo(ctx, f.b,
+		func() (incrResult, error) {
+			c, added, err := f.primary.Incr(ctx, key, bound, ttl, slide)
+			return incrResult{c, added}, err
+		},
+		func() (incrResult, error) {
+			c, added, err := f.local.Incr(ctx, key, bound, ttl, slide)
+			return incrResult{c, added}, err
+		})
+	return r.c, r.added, err
+}
+
+// Decr implements [Counters]. A reservation taken on one backend and
+// given back while the other is in use is lost on the first, where it
+// expires with its counter.
+func (f *FallbackCounters) Decr(ctx context.Context, key string) error {
+	_, err := fallbackDo(ctx, f.b,
+		func() (struct{}, error) { return struct{}{}, f.primary.Decr(ctx, key) },
+		func() (struct{}, error) { return struct{}{}, f.local.Decr(ctx, key) })
+	return err
 }
 
 // Get implements [Counters].

@@ -163,11 +163,18 @@ type flakyCounters struct {
 	down bool
 }
 
-func (f *flakyCounters) Incr(ctx context.Context, key string, ttl time.Duration, slide bool) (Count, error) {
+func (f *flakyCounters) Incr(ctx context.Context, key string, bound int64, ttl time.Duration, slide bool) (Count, bool, error) {
 	if f.down {
-		return Count{}, errors.New("down")
+		return Count{}, false, errors.New("down")
 	}
-	return f.MemoryCounters.Incr(ctx, key, ttl, slide)
+	return f.MemoryCounters.Incr(ctx, key, bound, ttl, slide)
+}
+
+func (f *flakyCounters) Decr(ctx context.Context, key string) error {
+	if f.down {
+		return errors.New("down")
+	}
+	return f.MemoryCounters.Decr(ctx, key)
 }
 
 func (f *flakyCounters) Get(ctx context.Context, key string) (Count, error) {
@@ -190,20 +197,26 @@ func TestFallbackCounters(t *testing.T) {
 	var events []bool
 	f := NewFallbackCounters(primary, local, slog.New(slog.DiscardHandler), func(on bool) { events = append(events, on) })
 	ctx := t.Context()
-	if _, err := f.Incr(ctx, "a", time.Hour, false); err != nil {
+	if _, _, err := f.Incr(ctx, "a", 0, time.Hour, false); err != nil {
 		t.Fatal(err)
 	}
 	primary.down = true
-	for range 2 {
-		if _, err := f.Incr(ctx, "a", time.Hour, false); err != nil {
+	for range 3 {
+		if _, _, err := f.Incr(ctx, "a", 2, time.Hour, false); err != nil {
 			t.Fatalf("Incr while primary down: %v", err)
 		}
 	}
 	if got, _ := local.Get(ctx, "a"); got.N != 2 {
-		t.Errorf("local count = %d, want 2", got.N)
+		t.Errorf("local count = %d, want 2 (the bound holds on the fallback too)", got.N)
 	}
-	if got, err := f.Get(ctx, "a"); err != nil || got.N != 2 {
-		t.Errorf("Get during fallback = %+v, %v; want N 2 from local", got, err)
+	if err := f.Decr(ctx, "a"); err != nil {
+		t.Errorf("Decr during fallback: %v", err)
+	}
+	if got, _ := local.Get(ctx, "a"); got.N != 1 {
+		t.Errorf("local count after Decr = %d, want 1", got.N)
+	}
+	if got, err := f.Get(ctx, "a"); err != nil || got.N != 1 {
+		t.Errorf("Get during fallback = %+v, %v; want N 1 from local", got, err)
 	}
 	if err := f.Delete(ctx, "a"); err != nil {
 		t.Errorf("Delete during fallback: %v", err)

@@ -81,7 +81,7 @@ func TestMemoryCountersBounded(t *testing.T) {
 	const maxKeys = 100
 	c := newMemoryCounters(newFakeNow().Now, maxKeys)
 	for i := range 20 * maxKeys {
-		if _, err := c.Incr(t.Context(), "k"+strconv.Itoa(i), time.Hour, false); err != nil {
+		if _, _, err := c.Incr(t.Context(), "k"+strconv.Itoa(i), 0, time.Hour, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,10 +94,10 @@ func TestMemoryCountersSweep(t *testing.T) {
 	clock := newFakeNow()
 	c := NewMemoryCounters(clock.Now)
 	for i := range 100 {
-		_, _ = c.Incr(t.Context(), "k"+strconv.Itoa(i), time.Second, false)
+		_, _, _ = c.Incr(t.Context(), "k"+strconv.Itoa(i), 0, time.Second, false)
 	}
 	clock.Advance(2 * sweepInterval)
-	_, _ = c.Incr(t.Context(), "new", time.Hour, false)
+	_, _, _ = c.Incr(t.Context(), "new", 0, time.Hour, false)
 	if got := c.Len(); got != 1 {
 		t.Errorf("Len after sweep = %d, want 1", got)
 	}

@@ -92,22 +92,60 @@ func TestRedisThrottle(t *testing.T) {
 		ratelimit.ThrottleConfig{MaxFailures: 4, DelayAfter: 10})
 	ctx := t.Context()
 	for i := range 4 {
-		if wait, err := th.Check(ctx, "alice", "192.0.2.1"); err != nil || wait != 0 {
-			t.Fatalf("attempt %d: Check = %v, %v; want 0, nil", i+1, wait, err)
+		a, d, err := th.Begin(ctx, "alice", "192.0.2.1")
+		if err != nil || a == nil {
+			t.Fatalf("attempt %d: Begin = %v, %+v, %v; want an attempt", i+1, a, d, err)
 		}
-		if err := th.Failure(ctx, "alice", "192.0.2.1"); err != nil {
+		if _, err := a.Fail(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d, err := th.Decide(ctx, "alice", "192.0.2.2")
-	if err != nil || !errors.Is(d.Reason, ratelimit.ErrLocked) || d.Wait <= 0 || d.Wait > 15*time.Minute {
-		t.Errorf("after 4 failures: Decide = %+v, %v; want ErrLocked with wait in (0, 15m]", d, err)
+	a, d, err := th.Begin(ctx, "alice", "192.0.2.1")
+	if err != nil || a != nil || !errors.Is(d.Reason, ratelimit.ErrLocked) || d.Wait <= 0 || d.Wait > 15*time.Minute {
+		t.Errorf("after 4 failures: Begin = %v, %+v, %v; want ErrLocked with wait in (0, 15m]", a, d, err)
 	}
-	if err := th.Success(ctx, "alice", ""); err != nil {
+	if a, d, err := th.Begin(ctx, "alice", "192.0.2.2"); err != nil || a == nil {
+		t.Errorf("another address: Begin = %v, %+v, %v; want an attempt (the lock is the address's)", a, d, err)
+	} else {
+		a.Cancel(ctx)
+	}
+	if err := th.Forget(ctx, ratelimit.SubjectDigest("alice")); err != nil {
 		t.Fatal(err)
 	}
-	if wait, err := th.Check(ctx, "alice", "192.0.2.1"); err != nil || wait != 0 {
-		t.Errorf("after success: Check = %v, %v; want 0, nil", wait, err)
+	if a, d, err := th.Begin(ctx, "alice", "192.0.2.1"); err != nil || a == nil {
+		t.Errorf("after Forget: Begin = %v, %+v, %v; want an attempt", a, d, err)
+	}
+}
+
+// TestRedisThrottleConcurrentReplicas: two throttles sharing one Redis, as
+// two replicas do, admit no more attempts at once than one would.
+func TestRedisThrottleConcurrentReplicas(t *testing.T) {
+	a, b := mustRedis(t), mustRedis(t)
+	prefix := scratchPrefix(t, a)
+	cfg := ratelimit.ThrottleConfig{MaxFailures: 6, DelayAfter: 100}
+	replicas := []*ratelimit.Throttle{
+		ratelimit.NewThrottle(ratelimit.NewRedisCounters(a, prefix), cfg),
+		ratelimit.NewThrottle(ratelimit.NewRedisCounters(b, prefix), cfg),
+	}
+	var admitted sync.WaitGroup
+	var mu sync.Mutex
+	n := 0
+	for i := range 30 {
+		admitted.Go(func() {
+			at, _, err := replicas[i%2].Begin(t.Context(), "alice", "")
+			if err != nil {
+				t.Errorf("Begin: %v", err)
+			}
+			if at != nil {
+				mu.Lock()
+				n++
+				mu.Unlock()
+			}
+		})
+	}
+	admitted.Wait()
+	if n != 6 {
+		t.Errorf("30 attempts at once on two replicas: %d admitted, want 6 (MaxFailures)", n)
 	}
 }
 

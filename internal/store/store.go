@@ -92,6 +92,11 @@ type User struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// LockedUntil is set while failed logins on the account are being
+	// throttled (slowed for everyone, locked for the addresses that
+	// failed too often), until that time; nil when they are not. The
+	// server records it, an admin's unlock clears it.
+	LockedUntil *time.Time
 }
 
 // Users stores user accounts.

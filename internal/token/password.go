@@ -56,7 +56,7 @@ func loginError(err error) error {
 		return e
 	case errors.Is(err, manage.ErrBusy):
 		e := oauth.Errorf(oauth.TemporarilyUnavailable, "too many logins in progress; try again shortly")
-		e.RetryAfter = 1e9
+		e.RetryAfter = manage.BusyRetryAfter(err)
 		return e
 	}
 	return err

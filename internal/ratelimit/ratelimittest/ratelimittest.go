@@ -338,15 +338,89 @@ func RunCountersRealTime(t *testing.T, newCounters func(t *testing.T) ratelimit.
 func runCountersShared(t *testing.T, newCounters func(t *testing.T) ratelimit.Counters) {
 	t.Run("IncrGetDelete", func(t *testing.T) { testCounterBasics(t, newCounters(t)) })
 	t.Run("ConcurrentIncr", func(t *testing.T) { testCounterConcurrent(t, newCounters(t)) })
+	t.Run("BoundAndDecr", func(t *testing.T) { testCounterBound(t, newCounters(t)) })
+	t.Run("ConcurrentBoundedIncr", func(t *testing.T) { testCounterBoundConcurrent(t, newCounters(t)) })
 }
 
 func mustIncr(t *testing.T, c ratelimit.Counters, key string, ttl time.Duration, slide bool) ratelimit.Count {
 	t.Helper()
-	n, err := c.Incr(t.Context(), key, ttl, slide)
-	if err != nil {
-		t.Fatalf("Incr(%q) error = %v", key, err)
+	n, added, err := c.Incr(t.Context(), key, 0, ttl, slide)
+	if err != nil || !added {
+		t.Fatalf("Incr(%q, no bound) = %v, %v; want added", key, added, err)
 	}
 	return n
+}
+
+func mustIncrBounded(t *testing.T, c ratelimit.Counters, key string, bound int64, ttl time.Duration, slide bool) (ratelimit.Count, bool) {
+	t.Helper()
+	n, added, err := c.Incr(t.Context(), key, bound, ttl, slide)
+	if err != nil {
+		t.Fatalf("Incr(%q, %d) error = %v", key, bound, err)
+	}
+	return n, added
+}
+
+func mustDecr(t *testing.T, c ratelimit.Counters, key string) {
+	t.Helper()
+	if err := c.Decr(t.Context(), key); err != nil {
+		t.Fatalf("Decr(%q) error = %v", key, err)
+	}
+}
+
+// testCounterBound: a bounded Incr stops at the bound without touching the
+// counter (not even its expiry); Decr gives one back, keeps the expiry and
+// removes the counter at zero.
+func testCounterBound(t *testing.T, c ratelimit.Counters) {
+	k := key("ctr-bound")
+	for i := int64(1); i <= 3; i++ {
+		if got, added := mustIncrBounded(t, c, k, 3, time.Hour, false); !added || got.N != i {
+			t.Errorf("Incr #%d with bound 3 = %+v, added %v; want N %d, added", i, got, added, i)
+		}
+	}
+	got, added := mustIncrBounded(t, c, k, 3, 10*time.Hour, true)
+	if added || got.N != 3 || got.TTL <= 0 || got.TTL > time.Hour {
+		t.Errorf("Incr at the bound = %+v, added %v; want N 3 unchanged, TTL still <= 1h, not added", got, added)
+	}
+	mustDecr(t, c, k)
+	if got := mustGet(t, c, k); got.N != 2 || got.TTL <= 0 || got.TTL > time.Hour {
+		t.Errorf("Get after Decr = %+v, want N 2 and the old TTL", got)
+	}
+	if got, added := mustIncrBounded(t, c, k, 3, time.Hour, false); !added || got.N != 3 {
+		t.Errorf("Incr after Decr = %+v, added %v; want N 3, added", got, added)
+	}
+	for range 3 {
+		mustDecr(t, c, k)
+	}
+	if got := mustGet(t, c, k); got != (ratelimit.Count{}) {
+		t.Errorf("Get after Decr to zero = %+v, want zero (removed)", got)
+	}
+	mustDecr(t, c, k) // missing: no error, no negative count
+	if got, added := mustIncrBounded(t, c, k, 3, time.Hour, false); !added || got.N != 1 || got.TTL > time.Hour {
+		t.Errorf("Incr after removal = %+v, added %v; want a fresh counter at 1", got, added)
+	}
+}
+
+// testCounterBoundConcurrent: of 40 bounded increments at once, exactly the
+// bound get through.
+func testCounterBoundConcurrent(t *testing.T, c ratelimit.Counters) {
+	k := key("ctr-bound-conc")
+	var wg sync.WaitGroup
+	var added atomic.Int64
+	for range 40 {
+		wg.Go(func() {
+			_, ok, err := c.Incr(t.Context(), k, 10, time.Hour, true)
+			if err != nil {
+				t.Errorf("Incr: %v", err)
+			}
+			if ok {
+				added.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := mustGet(t, c, k); got.N != 10 || added.Load() != 10 {
+		t.Errorf("after 40 concurrent Incr with bound 10: N = %d, %d added; want 10, 10", got.N, added.Load())
+	}
 }
 
 func mustGet(t *testing.T, c ratelimit.Counters, key string) ratelimit.Count {
@@ -402,7 +476,7 @@ func testCounterConcurrent(t *testing.T, c ratelimit.Counters) {
 	var wg sync.WaitGroup
 	for range 25 {
 		wg.Go(func() {
-			if _, err := c.Incr(t.Context(), k, time.Hour, true); err != nil {
+			if _, _, err := c.Incr(t.Context(), k, 0, time.Hour, true); err != nil {
 				t.Errorf("Incr: %v", err)
 			}
 		})

@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-const userCols = `id, username, password_hash, scopes, admin, disabled, created_at, updated_at`
+const userCols = `id, username, password_hash, scopes, admin, disabled, created_at, updated_at, locked_until`
 
 func scanUser(r scanner) (store.User, error) {
 	var (
@@ -17,7 +17,7 @@ func scanUser(r scanner) (store.User, error) {
 		scopes string
 	)
 	err := r.Scan(&u.ID, &u.Username, &u.PasswordHash, &scopes, &u.Admin, &u.Disabled,
-		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, nullTimeCol{&u.LockedUntil})
 	u.Scopes = splitScopes(scopes)
 	return u, err
 }
@@ -28,9 +28,9 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 		return errors.New("create user: empty id")
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.d.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		_, err := tx.ExecContext(ctx, db.d.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			u.ID, u.Username, u.PasswordHash, store.JoinScopes(u.Scopes), u.Admin, u.Disabled,
-			db.d.tm(u.CreatedAt), db.d.tm(u.UpdatedAt))
+			db.d.tm(u.CreatedAt), db.d.tm(u.UpdatedAt), db.d.tmp(u.LockedUntil))
 		return err
 	})
 	if err != nil {
@@ -78,8 +78,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, fn func(store.User) (st
 	u, err := update(ctx, db, `SELECT `+userCols+` FROM users WHERE id = ?`, id, scanUser, fn,
 		func(tx *sql.Tx, old, u store.User) error {
 			_, err := tx.ExecContext(ctx, db.d.q(`UPDATE users SET username = ?, password_hash = ?, scopes = ?,
-				admin = ?, disabled = ?, updated_at = ? WHERE id = ?`),
-				u.Username, u.PasswordHash, store.JoinScopes(u.Scopes), u.Admin, u.Disabled, db.d.tm(u.UpdatedAt), old.ID)
+				admin = ?, disabled = ?, updated_at = ?, locked_until = ? WHERE id = ?`),
+				u.Username, u.PasswordHash, store.JoinScopes(u.Scopes), u.Admin, u.Disabled, db.d.tm(u.UpdatedAt),
+				db.d.tmp(u.LockedUntil), old.ID)
 			return err
 		})
 	if err != nil {

@@ -170,6 +170,32 @@ func testUsers(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("LockedUntil", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		u := newUser("alice")
+		u.LockedUntil = ptr(at(15 * time.Minute))
+		mustOK(t, "CreateUser", s.CreateUser(ctx, u))
+		got, err := s.GetUserByUsername(ctx, "alice")
+		mustOK(t, "GetUserByUsername", err)
+		diff(t, "user created locked", normalized(u), got)
+		checkUTC(t, "user created locked", got)
+		got, err = s.UpdateUser(ctx, u.ID, func(x store.User) (store.User, error) { x.LockedUntil = nil; return x, nil })
+		mustOK(t, "UpdateUser(unlock)", err)
+		if got.LockedUntil != nil {
+			t.Errorf("LockedUntil after unlock = %v, want nil", got.LockedUntil)
+		}
+		later := at(time.Hour)
+		_, err = s.UpdateUser(ctx, u.ID, func(x store.User) (store.User, error) { x.LockedUntil = &later; return x, nil })
+		mustOK(t, "UpdateUser(lock)", err)
+		got, err = s.GetUser(ctx, u.ID)
+		mustOK(t, "GetUser", err)
+		if got.LockedUntil == nil || !got.LockedUntil.Equal(store.Normalize(later)) {
+			t.Errorf("LockedUntil after lock = %v, want %v", got.LockedUntil, store.Normalize(later))
+		}
+		checkUTC(t, "locked user", got)
+	})
+
 	t.Run("UpdateFnError", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
