@@ -79,7 +79,7 @@ func Actions() []Action {
 		ConsentGranted, ConsentDenied,
 		APIKeyCreated, APIKeyUsed, APIKeyRevoked, APIKeyRotated, APIKeyUpdated,
 		ClientCreated, ClientUpdated, ClientDeleted, ClientSecretRotated,
-		UserCreated, UserDisabled, UserEnabled, UserPasswordChanged, UserLoggedOut, UserUpdated,
+		UserCreated, UserDisabled, UserEnabled, UserUnlocked, UserPasswordChanged, UserLoggedOut, UserUpdated,
 		KeyCreated, KeyRotated, KeyRevoked,
 		RateLimitExceeded,
 		AuditPruned,
