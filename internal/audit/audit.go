@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -205,6 +206,7 @@ func (r *Recorder) record(ctx context.Context, e Event) (store.AuditEvent, error
 	if e.Action == "" {
 		return store.AuditEvent{}, errors.New("record audit event: empty action")
 	}
+	e = redacted(e)
 	ae := store.AuditEvent{
 		Time:      store.Normalize(r.now()),
 		Action:    clip(string(e.Action)),
@@ -252,6 +254,17 @@ func (r *Recorder) log(ctx context.Context, e store.AuditEvent, err error) {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	r.Logger.LogAttrs(ctx, level, "audit", attrs...)
+}
+
+// redacted returns e with anything shaped like a credential replaced by
+// secret.Redacted. Callers pass identifiers, but some fields carry what a
+// client sent (its User-Agent, a username it typed), and a credential
+// pasted there must reach neither the database nor the log.
+func redacted(e Event) Event {
+	for _, f := range []*string{&e.Actor, &e.Target, &e.IP, &e.UserAgent, &e.RequestID, &e.Result, &e.Reason} {
+		*f = secret.Redact(*f)
+	}
+	return e
 }
 
 // clip cuts s to at most MaxFieldLen bytes without splitting a rune.

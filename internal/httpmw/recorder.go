@@ -6,11 +6,18 @@ import "net/http"
 // handler wrote. It keeps streaming working: Flush passes through, and Unwrap
 // lets http.ResponseController reach the connection's own writer (for
 // deadlines, hijacking and flushing through further wrappers).
+//
+// It also carries the route pattern that served the request from the
+// middleware that knows it ([Metrics.Middleware], right around the mux) out
+// to those that log it ([AccessLog], [Recover]): the mux records the
+// pattern on the request it routes, which outer middlewares do not see
+// when an inner one passed on a copy.
 type statusRecorder struct {
 	http.ResponseWriter
 	status      int
 	bytes       int64
 	wroteHeader bool
+	route       string // the matched pattern; "" until known
 }
 
 // recorderFor reuses w when an outer middleware already wraps it, so that a
@@ -56,6 +63,16 @@ func (r *statusRecorder) Flush() {
 
 // Unwrap returns the wrapped writer for http.ResponseController.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Route returns the pattern of the route that served the request, or
+// "other" when no route matched or none is known (the request was
+// refused before it reached the mux).
+func (r *statusRecorder) Route() string {
+	if r.route == "" {
+		return otherRoute
+	}
+	return r.route
+}
 
 // Status returns the status code sent, or 200 if the handler wrote nothing
 // (net/http then sends 200 itself).

@@ -53,6 +53,11 @@ func ParseScopes(in []string) ([]string, error) {
 	if oerr != nil {
 		return nil, errorf(Invalid, "invalid_scope", "%s", oerr.Description)
 	}
+	for _, sc := range s {
+		if err := notSecret("invalid_scope", "a scope", sc); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
