@@ -174,7 +174,7 @@ func (s *Server) init(ctx context.Context) error {
 // cfg.DatabaseURL and returns how many were pending.
 func Migrate(ctx context.Context, cfg Config) (int, error) {
 	cfg.setDefaults()
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	db, err := sqlstore.OpenWith(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: cfg.Logger})
 	if err != nil {
 		return 0, fmt.Errorf("open store: %w", err)
 	}
@@ -196,7 +196,7 @@ func (s *Server) Keys() *signing.Keys { return s.keys }
 func (s *Server) Config() Config { return s.cfg }
 
 func (s *Server) open(ctx context.Context) error {
-	db, err := sqlstore.Open(ctx, s.cfg.DatabaseURL)
+	db, err := sqlstore.OpenWith(ctx, s.cfg.DatabaseURL, sqlstore.Options{Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -503,11 +503,14 @@ func loadSecret(cfg Config, log *slog.Logger) ([]byte, error) {
 		return nil, errors.New("GATEHOUSE_SECRET (or --secret-file) is required with PostgreSQL: " +
 			"every replica must share it; create one with: openssl rand -hex 32")
 	}
-	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
+	db, ok := sqlstore.SQLiteFile(cfg.DatabaseURL)
+	if !ok {
+		return nil, fmt.Errorf("no file for the master secret beside database %q", cfg.DatabaseURL)
 	}
-	path += ".secret"
+	path := db + ".secret"
+	if err := sqlstore.MakePrivate(path, log); err != nil {
+		return nil, err
+	}
 	if b, err := os.ReadFile(path); err == nil {
 		return ParseSecret(string(b))
 	} else if !errors.Is(err, fs.ErrNotExist) {
