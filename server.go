@@ -130,14 +130,31 @@ func (s *Server) startPasswordWorker() {
 // Open opens the store, applies pending migrations and wires every
 // component, but starts nothing and creates no key: it is what tools such
 // as the CLI use to work on a server's database, even while the server
-// runs. Close it when done.
+// runs. Like New, it creates an SQLite database (and its master secret)
+// that does not exist yet. Close it when done.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
+	return open(ctx, cfg, false)
+}
+
+// ErrNoDatabase is returned (wrapped, saying where it looked) by
+// OpenExisting when there is no gatehouse database.
+var ErrNoDatabase = sqlstore.ErrNoDatabase
+
+// OpenExisting is Open for tools that read or change what is already there:
+// it creates nothing. A missing SQLite file, or a database (SQLite or
+// PostgreSQL) on which no migration ever ran, is [ErrNoDatabase]; a
+// missing master secret is an error rather than a new one.
+func OpenExisting(ctx context.Context, cfg Config) (*Server, error) {
+	return open(ctx, cfg, true)
+}
+
+func open(ctx context.Context, cfg Config, mustExist bool) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	if err := s.open(ctx); err != nil {
+	if err := s.open(ctx, mustExist); err != nil {
 		return nil, err
 	}
 	if err := s.db.Migrate(ctx); err != nil {
@@ -195,14 +212,16 @@ func (s *Server) Keys() *signing.Keys { return s.keys }
 // Config returns the configuration in effect, defaults applied.
 func (s *Server) Config() Config { return s.cfg }
 
-func (s *Server) open(ctx context.Context) error {
-	db, err := sqlstore.OpenWith(ctx, s.cfg.DatabaseURL, sqlstore.Options{Logger: s.log})
-	if err != nil {
+func (s *Server) open(ctx context.Context, mustExist bool) error {
+	db, err := sqlstore.OpenWith(ctx, s.cfg.DatabaseURL, sqlstore.Options{Logger: s.log, MustExist: mustExist})
+	if errors.Is(err, sqlstore.ErrNoDatabase) {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	s.db = db
 	if s.cfg.Secret == nil {
-		sec, err := loadSecret(s.cfg, s.log)
+		sec, err := loadSecret(s.cfg, s.log, !mustExist)
 		if err != nil {
 			db.Close()
 			return err
@@ -489,9 +508,9 @@ func (s *Server) derivedKey(purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// loadSecret finds the master secret: the configured file, or for SQLite a
-// generated one kept beside the database.
-func loadSecret(cfg Config, log *slog.Logger) ([]byte, error) {
+// loadSecret finds the master secret: the configured file, or for SQLite
+// the one kept beside the database, which it generates when create is set.
+func loadSecret(cfg Config, log *slog.Logger, create bool) ([]byte, error) {
 	if cfg.SecretFile != "" {
 		b, err := os.ReadFile(cfg.SecretFile)
 		if err != nil {
@@ -515,6 +534,10 @@ func loadSecret(cfg Config, log *slog.Logger) ([]byte, error) {
 		return ParseSecret(string(b))
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	if !create {
+		return nil, fmt.Errorf("no master secret: set GATEHOUSE_SECRET or --secret-file to the server's, "+
+			"or put its file back at %s", path)
 	}
 	var sec [32]byte
 	_, _ = rand.Read(sec[:])

@@ -48,7 +48,17 @@ type Options struct {
 	// Logger receives the warning when an SQLite file was readable by
 	// others and has been made private; nil means slog.Default().
 	Logger *slog.Logger
+	// MustExist makes OpenWith fail with [ErrNoDatabase] instead of
+	// creating an SQLite file that does not exist, and, on either store,
+	// when the database has no gatehouse schema (no migration ever ran).
+	// For tools that read or change what is there: run in the wrong
+	// directory, they must not leave a new database behind.
+	MustExist bool
 }
+
+// ErrNoDatabase is returned (wrapped, with where it looked) by [OpenWith]
+// with [Options.MustExist] when there is no gatehouse database.
+var ErrNoDatabase = errors.New("no database")
 
 // OpenWith connects to the database named by url and checks that it
 // answers.
@@ -80,12 +90,28 @@ func OpenWith(ctx context.Context, url string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
 		if file, ok := SQLiteFile(url); ok {
-			if err := prepareSQLiteFile(file, opts.Logger); err != nil {
+			if err := prepareSQLiteFile(file, opts.MustExist, opts.Logger); errors.Is(err, ErrNoDatabase) {
+				return nil, err
+			} else if err != nil {
 				return nil, fmt.Errorf("open sqlite database: %w", err)
 			}
 		}
 		d, dsn = newSQLiteDialect(), sqliteDSN(path)
 	}
+	db, err := openDB(ctx, d, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MustExist {
+		if err := db.mustHaveSchema(ctx, url); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+func openDB(ctx context.Context, d *dialect, dsn string) (*DB, error) {
 	write, err := openPool(ctx, d, dsn)
 	if err != nil {
 		return nil, err
@@ -100,6 +126,18 @@ func OpenWith(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return &DB{write: write, read: read, d: d}, nil
+}
+
+// mustHaveSchema returns ErrNoDatabase when no migration ever ran on db.
+func (db *DB) mustHaveSchema(ctx context.Context, url string) error {
+	ok, err := db.hasSchema(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w at %s: it has no gatehouse tables", ErrNoDatabase, Where(url))
+	}
+	return nil
 }
 
 func openPool(ctx context.Context, d *dialect, dsn string) (*sql.DB, error) {

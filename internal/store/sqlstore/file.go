@@ -44,6 +44,19 @@ func SQLiteFile(dbURL string) (string, bool) {
 	return p, true
 }
 
+// Where names the database of a URL for messages: the file of an SQLite
+// URL, and a PostgreSQL URL without its password.
+func Where(dbURL string) string {
+	if f, ok := SQLiteFile(dbURL); ok {
+		return f
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "the configured PostgreSQL database"
+	}
+	return u.Redacted()
+}
+
 // MakePrivate takes every permission of group and others from the file at
 // path, when it has any, and logs a warning naming it: a database or secret
 // restored from a backup, copied, or made by an older version may be
@@ -77,9 +90,15 @@ func MakePrivate(path string, log *slog.Logger) error {
 // prepareSQLiteFile makes sure that the database file is private before
 // SQLite opens it. A new one is created empty with mode 0600 whatever the
 // umask (SQLite gives its -wal and -shm files the mode of the database
-// file); an existing one, and its -wal and -shm files, lose any group and
-// other permissions, with a warning.
-func prepareSQLiteFile(path string, log *slog.Logger) error {
+// file), unless mustExist, when a missing one is ErrNoDatabase; an
+// existing one, and its -wal and -shm files, lose any group and other
+// permissions, with a warning.
+func prepareSQLiteFile(path string, mustExist bool, log *slog.Logger) error {
+	if mustExist {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w at %s", ErrNoDatabase, path)
+		}
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, privateMode)
 	switch {
 	case err == nil:
