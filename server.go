@@ -73,6 +73,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := cfg.issuerWarning(); w != "" {
+		s.log.Warn(w)
+	}
 	if err := s.init(ctx); err != nil {
 		s.Close()
 		return nil, err
