@@ -30,7 +30,8 @@ import (
 // The rule it checks: a secret reaches none of those places, whatever field
 // it was pasted into, in any letter case. The server cannot recognise a
 // password or the master secret, so these are not pasted where a value is
-// kept as data by design (a username, a name, a scope, a redirect URI), and
+// kept as data by design (a username, a name, a scope, a redirect URI, the
+// User-Agent and X-Request-Id headers that audit rows record as sent), and
 // an error about a field that names what was sent (an id in a path that
 // was not found, a username, a scope) may repeat them to the sender. A
 // secret the server can recognise (an API key, a client secret, a refresh

@@ -15,7 +15,7 @@ import (
 // It writes nothing the client wrote but the method, and that only when it
 // is a standard one: no path, no query string, no header. A path can hold a
 // credential as well as a query can (DELETE /api-keys/<a pasted key>), so
-// the route is the pattern that matched ("DELETE /api-keys/{id}"), which
+// the route is the pattern that matched ("/api-keys/{id}"), which
 // [Metrics.Middleware] hands out; it must run inside AccessLog, around the
 // mux. A request that matched no route, or was refused before the mux, logs
 // the route "other", as the metrics label it.

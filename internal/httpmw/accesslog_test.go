@@ -79,8 +79,8 @@ func TestAccessLogRouteNotPath(t *testing.T) {
 		method, path, route string
 		status              int
 	}{
-		{"DELETE", "/api-keys/" + key, "DELETE /api-keys/{id}", 404},
-		{"POST", "/admin/users/" + key + "/disable", "POST /admin/users/{user}/disable", 500},
+		{"DELETE", "/api-keys/" + key, "/api-keys/{id}", 404},
+		{"POST", "/admin/users/" + key + "/disable", "/admin/users/{user}/disable", 500},
 		{"GET", "/no/such/" + key, "other", 404},
 		{key, "/api-keys/" + key, "other", 405},
 	} {

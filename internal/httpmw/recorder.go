@@ -1,6 +1,9 @@
 package httpmw
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // statusRecorder remembers the status code and the number of body bytes a
 // handler wrote. It keeps streaming working: Flush passes through, and Unwrap
@@ -64,12 +67,16 @@ func (r *statusRecorder) Flush() {
 // Unwrap returns the wrapped writer for http.ResponseController.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// Route returns the pattern of the route that served the request, or
-// "other" when no route matched or none is known (the request was
-// refused before it reached the mux).
+// Route returns the pattern of the route that served the request without
+// its method ("/api-keys/{id}"; the method is logged on its own), or
+// "other" when no route matched or none is known (the request was refused
+// before it reached the mux).
 func (r *statusRecorder) Route() string {
 	if r.route == "" {
 		return otherRoute
+	}
+	if _, path, ok := strings.Cut(r.route, " "); ok {
+		return strings.TrimLeft(path, " \t")
 	}
 	return r.route
 }
