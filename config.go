@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -241,11 +243,14 @@ func (c *Config) setDefaults() {
 // Validate reports every problem with the configuration at once. It checks
 // the configuration as New will use it, with defaults applied.
 func (c Config) Validate() error {
+	explicitIssuer := c.Issuer != ""
 	c.setDefaults()
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		bad("issuer %q must be an http(s) URL without query or fragment", c.Issuer)
+	} else if explicitIssuer && unreachableHost(u.Hostname()) {
+		bad("issuer %q names no address a client can reach: use the URL clients use", c.Issuer)
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !isPostgres(c.DatabaseURL) {
 		bad("database url must start with sqlite: or postgres://")
@@ -308,6 +313,39 @@ func (c Config) Validate() error {
 		bad("redis url must start with redis:// or rediss://")
 	}
 	return errors.Join(errs...)
+}
+
+// unreachableHost reports whether a client can never connect to host: it
+// is empty or an unspecified address (0.0.0.0, ::), which a server may
+// listen on but no client can dial.
+func unreachableHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsUnspecified()
+}
+
+// issuerWarning returns a warning when the issuer is left to its default
+// and that default, http://<Addr>, is no address a client can reach: a
+// server listening on all interfaces (the container image does) would put
+// http://0.0.0.0:8080 into every token and discovery document. It is a
+// warning, not an error, because a client on the same machine still gets
+// tokens the server itself accepts.
+func (c Config) issuerWarning() string {
+	if c.Issuer != "" {
+		return ""
+	}
+	addr := c.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !unreachableHost(host) {
+		return ""
+	}
+	return "the issuer http://" + addr + " is no address a client can reach (clients, remote guards and " +
+		"discovery need one): set GATEHOUSE_ISSUER (--issuer) to the URL clients use, e.g. http://localhost:8080"
 }
 
 func isPostgres(u string) bool {

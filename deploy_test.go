@@ -301,16 +301,39 @@ func TestDeployDockerfile(t *testing.T) {
 		t.Errorf("the Dockerfile builds ./cmd/gatehouse: %v", err)
 	}
 	expose := regexp.MustCompile(`(?m)^EXPOSE\s+(\d+)`).FindStringSubmatch(df)
-	addr := regexp.MustCompile(`GATEHOUSE_ADDR=(\S+)`).FindStringSubmatch(df)
-	if expose == nil || addr == nil {
+	addr := dockerfileEnv(t)["GATEHOUSE_ADDR"]
+	if expose == nil || addr == "" {
 		t.Fatalf("Dockerfile needs EXPOSE and GATEHOUSE_ADDR")
 	}
-	if _, port, _ := net.SplitHostPort(addr[1]); port != expose[1] {
-		t.Errorf("EXPOSE %s but GATEHOUSE_ADDR=%s", expose[1], addr[1])
+	if _, port, _ := net.SplitHostPort(addr); port != expose[1] {
+		t.Errorf("EXPOSE %s but GATEHOUSE_ADDR=%s", expose[1], addr)
 	}
 	if strings.Contains(df, "GATEHOUSE_SECRET=") && !strings.Contains(df, "GATEHOUSE_SECRET=$(") {
 		t.Errorf("the Dockerfile must not bake in a secret")
 	}
+}
+
+// dockerfileEnv returns the variables the final stage of the Dockerfile
+// sets with ENV (KEY=VALUE pairs, lines continued with a backslash).
+func dockerfileEnv(t *testing.T) map[string]string {
+	t.Helper()
+	df := mustRead(t, "deploy/Dockerfile")
+	final := df[strings.LastIndex(df, "\nFROM "):]
+	joined := strings.ReplaceAll(final, "\\\n", " ")
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^ENV\s+(.+)$`).FindAllStringSubmatch(joined, -1) {
+		for _, kv := range strings.Fields(m[1]) {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				t.Fatalf("Dockerfile: ENV %q is not KEY=VALUE", kv)
+			}
+			env[k] = strings.Trim(v, `"`)
+		}
+	}
+	if len(env) == 0 {
+		t.Fatal("the Dockerfile's final stage sets no ENV")
+	}
+	return env
 }
 
 func TestDeploySystemdUnit(t *testing.T) {

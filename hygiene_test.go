@@ -196,15 +196,8 @@ func testSecretsHygiene(t *testing.T, s *testServer) {
 
 	// Where to look.
 	places := map[string]string{"server log": s.Logs.String(), "error bodies": strings.Join(errorBodies, "\n")}
-	evs, err := s.Store().ListAudit(ctx, store.AuditFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, e := range evs {
-		b.WriteString(strings.Join([]string{e.Action, e.Actor, e.Target, e.IP, e.UserAgent, e.RequestID, e.Result, e.Reason}, " ") + "\n")
-	}
-	places["audit rows"] = b.String()
+	evs, rows := auditText(t, s)
+	places["audit rows"] = rows
 	places["database text columns"] = dumpText(t, s)
 	if len(evs) < 10 || !strings.Contains(places["server log"], "msg=audit") || !strings.Contains(places["database text columns"], "Web App") {
 		t.Fatalf("too little was recorded to check (%d audit rows)", len(evs))
@@ -216,6 +209,21 @@ func testSecretsHygiene(t *testing.T, s *testServer) {
 			}
 		}
 	}
+}
+
+// auditText returns the server's audit events and their text fields, an
+// event a line.
+func auditText(t *testing.T, s *testServer) ([]store.AuditEvent, string) {
+	t.Helper()
+	evs, err := s.Store().ListAudit(t.Context(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(strings.Join([]string{e.Action, e.Actor, e.Target, e.IP, e.UserAgent, e.RequestID, e.Result, e.Reason}, " ") + "\n")
+	}
+	return evs, b.String()
 }
 
 // dumpText returns every text value of every table of the server's

@@ -74,6 +74,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := cfg.issuerWarning(); w != "" {
+		s.log.Warn(w)
+	}
 	if err := s.init(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -131,14 +134,31 @@ func (s *Server) startPasswordWorker() {
 // Open opens the store, applies pending migrations and wires every
 // component, but starts nothing and creates no key: it is what tools such
 // as the CLI use to work on a server's database, even while the server
-// runs. Close it when done.
+// runs. Like New, it creates an SQLite database (and its master secret)
+// that does not exist yet. Close it when done.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
+	return open(ctx, cfg, false)
+}
+
+// ErrNoDatabase is returned (wrapped, saying where it looked) by
+// OpenExisting when there is no gatehouse database.
+var ErrNoDatabase = sqlstore.ErrNoDatabase
+
+// OpenExisting is Open for tools that read or change what is already there:
+// it creates nothing. A missing SQLite file, or a database (SQLite or
+// PostgreSQL) on which no migration ever ran, is [ErrNoDatabase]; a
+// missing master secret is an error rather than a new one.
+func OpenExisting(ctx context.Context, cfg Config) (*Server, error) {
+	return open(ctx, cfg, true)
+}
+
+func open(ctx context.Context, cfg Config, mustExist bool) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	if err := s.open(ctx); err != nil {
+	if err := s.open(ctx, mustExist); err != nil {
 		return nil, err
 	}
 	if err := s.db.Migrate(ctx); err != nil {
@@ -175,7 +195,7 @@ func (s *Server) init(ctx context.Context) error {
 // cfg.DatabaseURL and returns how many were pending.
 func Migrate(ctx context.Context, cfg Config) (int, error) {
 	cfg.setDefaults()
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	db, err := sqlstore.OpenWith(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: cfg.Logger})
 	if err != nil {
 		return 0, fmt.Errorf("open store: %w", err)
 	}
@@ -196,14 +216,16 @@ func (s *Server) Keys() *signing.Keys { return s.keys }
 // Config returns the configuration in effect, defaults applied.
 func (s *Server) Config() Config { return s.cfg }
 
-func (s *Server) open(ctx context.Context) error {
-	db, err := sqlstore.Open(ctx, s.cfg.DatabaseURL)
-	if err != nil {
+func (s *Server) open(ctx context.Context, mustExist bool) error {
+	db, err := sqlstore.OpenWith(ctx, s.cfg.DatabaseURL, sqlstore.Options{Logger: s.log, MustExist: mustExist})
+	if errors.Is(err, sqlstore.ErrNoDatabase) {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	s.db = db
 	if s.cfg.Secret == nil {
-		sec, err := loadSecret(s.cfg, s.log)
+		sec, err := loadSecret(s.cfg, s.log, !mustExist)
 		if err != nil {
 			db.Close()
 			return err
@@ -490,9 +512,9 @@ func (s *Server) derivedKey(purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// loadSecret finds the master secret: the configured file, or for SQLite a
-// generated one kept beside the database.
-func loadSecret(cfg Config, log *slog.Logger) ([]byte, error) {
+// loadSecret finds the master secret: the configured file, or for SQLite
+// the one kept beside the database, which it generates when create is set.
+func loadSecret(cfg Config, log *slog.Logger, create bool) ([]byte, error) {
 	if cfg.SecretFile != "" {
 		b, err := os.ReadFile(cfg.SecretFile)
 		if err != nil {
@@ -504,15 +526,22 @@ func loadSecret(cfg Config, log *slog.Logger) ([]byte, error) {
 		return nil, errors.New("GATEHOUSE_SECRET (or --secret-file) is required with PostgreSQL: " +
 			"every replica must share it; create one with: openssl rand -hex 32")
 	}
-	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
+	db, ok := sqlstore.SQLiteFile(cfg.DatabaseURL)
+	if !ok {
+		return nil, fmt.Errorf("no file for the master secret beside database %q", cfg.DatabaseURL)
 	}
-	path += ".secret"
+	path := db + ".secret"
+	if err := sqlstore.MakePrivate(path, log); err != nil {
+		return nil, err
+	}
 	if b, err := os.ReadFile(path); err == nil {
 		return ParseSecret(string(b))
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	if !create {
+		return nil, fmt.Errorf("no master secret: set GATEHOUSE_SECRET or --secret-file to the server's, "+
+			"or put its file back at %s", path)
 	}
 	var sec [32]byte
 	_, _ = rand.Read(sec[:])

@@ -46,7 +46,7 @@ var settings = []setting{
 		apply: func(c *gatehouse.Config, v string) error { c.Addr = v; return nil }},
 	{flag: "database-url", def: gatehouse.DefaultDatabaseURL, usage: "sqlite:PATH or postgres://...",
 		apply: func(c *gatehouse.Config, v string) error { c.DatabaseURL = v; return nil }},
-	{flag: "issuer", usage: "iss of every token (default http://<addr>)",
+	{flag: "issuer", usage: "iss of every token: the URL clients use (default http://<addr>; set it when --addr is 0.0.0.0)",
 		apply: func(c *gatehouse.Config, v string) error { c.Issuer = v; return nil }},
 	{flag: "audience", usage: "aud of access tokens (default: the issuer)",
 		apply: func(c *gatehouse.Config, v string) error { c.Audience = v; return nil }},

@@ -46,6 +46,19 @@ func jsonFlag(cmd *cobra.Command) bool {
 	return b
 }
 
+// createsDatabase reports whether cmd may create the database (and its
+// master secret) when there is none: only the commands that can do their
+// work on an empty one. Every other command, reading or writing, needs an
+// existing database, so that one run in the wrong directory fails instead
+// of leaving a new database behind. serve and migrate create it too.
+func createsDatabase(cmd *cobra.Command) bool {
+	switch cmd.CommandPath() {
+	case "gatehouse user create", "gatehouse client create", "gatehouse key rotate":
+		return true
+	}
+	return false
+}
+
 // withServer opens the server's database for a CLI command.
 func (e *env) withServer(cmd *cobra.Command, f func(ctx context.Context, s *gatehouse.Server) error) error {
 	cfg, err := e.loadConfig(cmd)
@@ -53,7 +66,14 @@ func (e *env) withServer(cmd *cobra.Command, f func(ctx context.Context, s *gate
 		return err
 	}
 	ctx := cmd.Context()
-	s, err := gatehouse.Open(ctx, cfg)
+	open := gatehouse.OpenExisting
+	if createsDatabase(cmd) {
+		open = gatehouse.Open
+	}
+	s, err := open(ctx, cfg)
+	if errors.Is(err, gatehouse.ErrNoDatabase) {
+		return fmt.Errorf("%w (set --database-url)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/secret"
 )
 
 // Error is a resource-API error with a stable machine-readable code.
@@ -50,11 +51,13 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		}
 	default:
 		if logger != nil {
-			logger.ErrorContext(r.Context(), "api error", "path", r.URL.Path, "err", err)
+			// The route, not the path: a path can hold a pasted credential.
+			logger.ErrorContext(r.Context(), "api error", "route", r.Pattern, "err", err)
 		}
 		ae = errorf(http.StatusInternalServerError, "server_error", "internal error")
 	}
-	writeJSON(w, ae.Status, map[string]string{"error": ae.Code, "error_description": ae.Message})
+	// A message may name a value the client sent: never a credential.
+	writeJSON(w, ae.Status, map[string]string{"error": ae.Code, "error_description": secret.Redact(ae.Message)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

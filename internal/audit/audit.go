@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/text"
 )
@@ -280,6 +281,7 @@ func (r *Recorder) record(ctx context.Context, e Event) (store.AuditEvent, error
 	if e.Action == "" {
 		return store.AuditEvent{}, errors.New("record audit event: empty action")
 	}
+	e = redacted(e)
 	ae := store.AuditEvent{
 		Time:      store.Normalize(r.now()),
 		Action:    clip(string(e.Action)),
@@ -331,3 +333,14 @@ func (r *Recorder) log(ctx context.Context, e store.AuditEvent, err error) {
 }
 
 func clip(s string) string { return text.Clip(s, MaxFieldLen) }
+
+// redacted returns e with anything shaped like a credential replaced by
+// secret.Redacted. Callers pass identifiers, but some fields carry what a
+// client sent (its User-Agent, a username it typed), and a credential
+// pasted there must reach neither the database nor the log.
+func redacted(e Event) Event {
+	for _, f := range []*string{&e.Actor, &e.Target, &e.IP, &e.UserAgent, &e.RequestID, &e.Result, &e.Reason} {
+		*f = secret.Redact(*f)
+	}
+	return e
+}

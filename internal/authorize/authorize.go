@@ -178,6 +178,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // RFC 9207 §2). After a form post it is 303, so the browser does not post
 // the form to the client (RFC 9700 §4.11).
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, req *request, v url.Values) {
+	if d := v.Get("error_description"); d != "" {
+		// It may name a value of the request (a scope): never a credential.
+		v.Set("error_description", secret.Redact(d))
+	}
 	if req.State != "" {
 		v.Set("state", req.State)
 	}
@@ -223,6 +227,9 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, req *request
 	// After the login the user must not be asked again.
 	q.Del("prompt")
 	q.Del("max_age")
+	if secret.Contains(username) {
+		username = "" // a key or token typed as a username is not shown again
+	}
 	h.render(w, status, "login", pageData{
 		Title: "Sign in", ClientName: req.Client.Name, CSRF: h.csrfToken(pre),
 		Request: h.seal(pre, pending{Step: stepLogin, Query: q.Encode()}), Username: username, Error: msg,

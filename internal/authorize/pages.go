@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/secret"
 )
 
 //go:embed assets/pages.html assets/authorize.css
@@ -128,5 +130,6 @@ func (h *Handler) renderError(w http.ResponseWriter, e *pageError) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
-	h.render(w, status, "error", pageData{Title: e.Title, Message: e.Message}, "")
+	// The message may name a value of the request: never a credential.
+	h.render(w, status, "error", pageData{Title: e.Title, Message: secret.Redact(e.Message)}, "")
 }

@@ -36,7 +36,7 @@ func TestAccessLog(t *testing.T) {
 	r := recs[0]
 	want := map[string]any{
 		"method":     "POST",
-		"path":       "/oauth2/token",
+		"route":      "other", // no Metrics in this chain: the route is unknown
 		"status":     float64(201),
 		"bytes":      float64(5),
 		"request_id": "rid-1",
@@ -49,6 +49,58 @@ func TestAccessLog(t *testing.T) {
 	}
 	if _, ok := r["duration"]; !ok {
 		t.Error("log has no duration")
+	}
+	if _, ok := r["path"]; ok {
+		t.Errorf("log has a path: %v", r)
+	}
+}
+
+// TestAccessLogRouteNotPath pastes a credential into a path and a method:
+// the log names the pattern that matched, never what the client wrote,
+// also when the handler panics and when no route matched.
+func TestAccessLogRouteNotPath(t *testing.T) {
+	const key = "gk_abcdefghijkl_SECRETSECRETSECRETSECRETSECRETSECRETSECRET1abcdef"
+	mux := http.NewServeMux()
+	mux.HandleFunc("DELETE /api-keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+	})
+	mux.HandleFunc("POST /admin/users/{user}/disable", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	logger, logs := newTestLogger()
+	// As the server's chain: a middleware that passes on a copy of the
+	// request sits between AccessLog and Metrics.
+	copyRequest := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r2 := *r
+			next.ServeHTTP(w, &r2)
+		})
+	}
+	h := Chain(mux, RequestID, Recover(logger), AccessLog(logger), copyRequest, NewMetrics(nil).Middleware)
+	for _, tc := range []struct {
+		method, path, route string
+		status              int
+	}{
+		{"DELETE", "/api-keys/" + key, "/api-keys/{id}", 404},
+		{"POST", "/admin/users/" + key + "/disable", "/admin/users/{user}/disable", 500},
+		{"GET", "/no/such/" + key, "other", 404},
+		{key, "/api-keys/" + key, "other", 405},
+	} {
+		logs.buf.Reset()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tc.method, tc.path+"?token="+key, nil))
+		if strings.Contains(logs.String(), "SECRET") {
+			t.Errorf("%s %s: the log holds the key: %s", tc.method, tc.path, logs)
+		}
+		var access map[string]any
+		for _, r := range logs.records(t) {
+			if r["msg"] == "http request" {
+				access = r
+			}
+			if r["msg"] == "handler panic" && r["route"] != tc.route {
+				t.Errorf("%s: panic log route = %v, want %q", tc.route, r["route"], tc.route)
+			}
+		}
+		if access == nil || access["route"] != tc.route || access["status"] != float64(tc.status) {
+			t.Errorf("access log = %v, want route %q, status %d", access, tc.route, tc.status)
+		}
 	}
 }
 

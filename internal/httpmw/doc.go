@@ -11,7 +11,9 @@
 //	SecurityHeaders → Metrics → http.ServeMux
 //
 // Metrics sits directly around the mux because the mux records the matched
-// pattern on the very *http.Request it is handed (see [Metrics.Middleware]).
+// pattern on the very *http.Request it is handed (see [Metrics.Middleware]);
+// it hands the pattern out to AccessLog and Recover, which log the route,
+// never the path.
 //
 // The package stands alone so that endpoint packages never depend on it: it
 // imports only the standard library and prometheus/client_golang, and no

@@ -17,8 +17,10 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-// otherRoute labels requests that matched no pattern (404s, 405s), so that
-// scanners probing random paths cannot blow up the number of series.
+// otherRoute stands for the route of a request that matched no pattern
+// (404s, 405s, requests refused before routing) in metrics labels and log
+// lines, so that scanners probing random paths cannot blow up the number of
+// series, and no path a client wrote reaches a log.
 const otherRoute = "other"
 
 // NewMetrics creates the collectors gatehouse_http_requests_total and
@@ -65,10 +67,14 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 // next returns. So Metrics must wrap the ServeMux directly, or only through
 // middlewares that pass the request on unchanged (no WithContext or copies
 // in between); otherwise every request is counted as "other".
+//
+// It also hands the pattern to the [AccessLog] and [Recover] around it (on
+// the response writer they share), even when next panics.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := recorderFor(w)
+		defer func() { rec.route = r.Pattern }()
 		next.ServeHTTP(rec, r)
 		route := r.Pattern
 		if route == "" {

@@ -11,8 +11,9 @@ import (
 // Recover turns a panic in a handler into a logged error and, if the handler
 // has not written anything yet, a 500 response with the JSON body
 // {"error":"server_error","error_description":"internal error"}. The log
-// line carries the request id, the panic value and the stack; the client
-// learns nothing about the cause.
+// line carries the request id, the method, the route (as [AccessLog] logs
+// them: never the path), the panic value and the stack; the client learns
+// nothing about the cause.
 //
 // When the handler had already started its response, a well-formed error can
 // no longer be sent; Recover then aborts the connection (by panicking with
@@ -37,8 +38,8 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 				}
 				logger.ErrorContext(r.Context(), "handler panic",
 					"request_id", RequestIDFrom(r.Context()),
-					"method", r.Method,
-					"path", r.URL.Path,
+					"method", logMethod(r.Method),
+					"route", rec.Route(),
 					"panic", fmt.Sprint(v),
 					"stack", string(debug.Stack()))
 				if rec.wroteHeader {

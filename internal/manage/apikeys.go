@@ -80,6 +80,9 @@ func (m *Manager) CreateAPIKey(ctx context.Context, a Actor, in NewAPIKey) (Crea
 	if !plainLabel(name) {
 		return CreatedAPIKey{}, errorf(Invalid, "invalid_name", "name must be UTF-8 text without control characters")
 	}
+	if err := notSecret("invalid_name", "a name", name); err != nil {
+		return CreatedAPIKey{}, err
+	}
 	value, id := secret.Mint(m.apiKeyPrefix())
 	now := m.now()
 	k := store.APIKey{

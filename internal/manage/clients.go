@@ -65,6 +65,9 @@ func (m *Manager) validateClient(in NewClient) (store.Client, error) {
 	if !plainLabel(in.Name) {
 		return store.Client{}, errorf(Invalid, "invalid_name", "client name must be UTF-8 text without control characters")
 	}
+	if err := notSecret("invalid_name", "a client name", in.Name); err != nil {
+		return store.Client{}, err
+	}
 	if len(in.GrantTypes) == 0 {
 		return store.Client{}, errorf(Invalid, "invalid_grant_type", "at least one grant type is required (%v)", knownGrants)
 	}
@@ -86,6 +89,9 @@ func (m *Manager) validateClient(in NewClient) (store.Client, error) {
 	for _, u := range in.RedirectURIs {
 		if err := oauth.ValidRedirectURI(u); err != nil {
 			return store.Client{}, errorf(Invalid, "invalid_redirect_uri", "redirect uri %q: %v", u, err)
+		}
+		if err := notSecret("invalid_redirect_uri", "a redirect uri", u); err != nil {
+			return store.Client{}, err
 		}
 	}
 	scopes, err := ParseScopes(in.Scopes)

@@ -68,6 +68,16 @@ type LockSampler interface {
 	RecordLock(account, ip string) bool
 }
 
+// lockTarget is the target of a login.locked event: the username when it
+// names an account, else "unknown", as for login.failed. What was typed as
+// a username is often a password typed one field too early.
+func (m *Manager) lockTarget(ctx context.Context, name string) string {
+	if _, err := m.Store.GetUserByUsername(ctx, name); err != nil {
+		return "unknown"
+	}
+	return name
+}
+
 // Login checks a username and password. It costs one password hash whatever
 // happens (an unknown user is checked against a dummy hash), upgrades old or
 // weaker hashes on success and records login.succeeded or login.failed.
@@ -84,7 +94,7 @@ func (m *Manager) Login(ctx context.Context, a Actor, throttle LoginThrottle, us
 		}
 		if wait > 0 {
 			if ls, ok := throttle.(LockSampler); !ok || ls.RecordLock(name, a.IP) {
-				m.record(ctx, a, audit.LoginLocked, name, resultFailure, "throttled")
+				m.record(ctx, a, audit.LoginLocked, m.lockTarget(ctx, name), resultFailure, "throttled")
 			}
 			return store.User{}, &ThrottledError{RetryAfter: wait}
 		}

@@ -94,8 +94,11 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// errorf builds an Error. Messages often name the value that was wrong,
+// and a client may have pasted a credential there: whatever has the shape
+// of one is replaced by secret.Redacted.
 func errorf(kind Kind, code, format string, args ...any) *Error {
-	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Code: code, Message: secret.Redact(fmt.Sprintf(format, args...))}
 }
 
 // notFound maps store.ErrNotFound to a friendly error and wraps the rest.
@@ -107,9 +110,23 @@ func notFound(err error, what, name string) error {
 		if id, ok := CredentialID(name); ok {
 			return errorf(NotFound, "not_found", "%s not found: that is a secret (not shown), not an id; its id is %s", what, id)
 		}
+		if secret.Contains(name) {
+			return errorf(NotFound, "not_found", "%s not found: that is a secret or token (not shown), not an id", what)
+		}
 		return errorf(NotFound, "not_found", "%s %q not found", what, name)
 	}
 	return fmt.Errorf("get %s: %w", what, err)
+}
+
+// notSecret refuses a value that is kept as data (a name, a scope, a
+// redirect URI) when it holds something shaped like a credential
+// (secret.Contains): the database would hold it in plain text, and every
+// listing would show it.
+func notSecret(code, what, v string) error {
+	if secret.Contains(v) {
+		return errorf(Invalid, code, "%s must not hold a key, secret or token (not shown)", what)
+	}
+	return nil
 }
 
 // CredentialID reports whether s is shaped like one of gatehouse's

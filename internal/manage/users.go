@@ -58,6 +58,9 @@ func ParseScopes(in []string) ([]string, error) {
 		return nil, errorf(Invalid, "invalid_scope", "%s", oerr.Description)
 	}
 	for _, sc := range s {
+		if err := notSecret("invalid_scope", "a scope", sc); err != nil {
+			return nil, err
+		}
 		if strings.Contains(sc, ",") {
 			return nil, errorf(Invalid, "invalid_scope",
 				"scope %q contains a comma: give each scope separately (a list, or separated by spaces)", sc)

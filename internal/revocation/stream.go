@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -227,7 +228,8 @@ func parseCursor(r *http.Request) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("cursor %q is not a non-negative integer", v)
+		// Not repeated: a header is where a pasted credential goes.
+		return 0, errors.New("the cursor (Last-Event-ID or after) must be a non-negative integer")
 	}
 	return n, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/manage"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/oauthsrv/clientauth"
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/text"
@@ -187,6 +188,13 @@ func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request, alias bool
 		var oe *oauth.Error
 		if !errors.As(err, &oe) && h.Logger != nil {
 			h.Logger.ErrorContext(r.Context(), "token endpoint", "err", err)
+		}
+		if oe != nil && secret.Contains(oe.Description) {
+			// The description names a value of the request (a scope, a
+			// grant type) that holds a credential: not repeated.
+			c := *oe
+			c.Description = secret.Redact(c.Description)
+			err = &c
 		}
 		oauth.WriteError(w, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 
@@ -36,18 +37,45 @@ var _ store.Store = (*DB)(nil)
 // write lock at BEGIN, which serialises read-modify-write transactions.
 const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 
-// Open connects to the database named by url and checks that it answers.
+// Open connects to the database named by url and checks that it answers;
+// it is [OpenWith] with the zero Options.
+func Open(ctx context.Context, url string) (*DB, error) {
+	return OpenWith(ctx, url, Options{})
+}
+
+// Options are the settings of [OpenWith] beyond the URL.
+type Options struct {
+	// Logger receives the warning when an SQLite file was readable by
+	// others and has been made private; nil means slog.Default().
+	Logger *slog.Logger
+	// MustExist makes OpenWith fail with [ErrNoDatabase] instead of
+	// creating an SQLite file that does not exist, and, on either store,
+	// when the database has no gatehouse schema (no migration ever ran).
+	// For tools that read or change what is there: run in the wrong
+	// directory, they must not leave a new database behind.
+	MustExist bool
+}
+
+// ErrNoDatabase is returned (wrapped, with where it looked) by [OpenWith]
+// with [Options.MustExist] when there is no gatehouse database.
+var ErrNoDatabase = errors.New("no database")
+
+// OpenWith connects to the database named by url and checks that it
+// answers.
 //
 // A url starting with postgres:// or postgresql:// is a PostgreSQL
 // connection string for pgx (unknown query parameters such as search_path
 // are sent as run-time parameters). Anything else names an SQLite file:
-// "sqlite:PATH", "sqlite://PATH", a bare PATH or a "file:" URI. The file is created if
-// missing and opened in WAL mode with foreign keys on, a 5 s busy timeout
-// and immediate transactions. ":memory:" is refused, since every pooled
-// connection would see its own empty database.
+// "sqlite:PATH", "sqlite://PATH", a bare PATH or a "file:" URI. The file is
+// created if missing, with mode 0600 whatever the umask (its -wal and -shm
+// files get the same), and an existing one that group or others may read
+// is made private with a warning ([MakePrivate]). It is opened in WAL mode
+// with foreign keys on, a 5 s busy timeout and immediate transactions.
+// ":memory:" is refused, since every pooled connection would see its own
+// empty database.
 //
-// Open does not migrate; call [DB.Migrate].
-func Open(ctx context.Context, url string) (*DB, error) {
+// OpenWith does not migrate; call [DB.Migrate].
+func OpenWith(ctx context.Context, url string, opts Options) (*DB, error) {
 	var (
 		d   *dialect
 		dsn string
@@ -61,8 +89,29 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
+		if file, ok := SQLiteFile(url); ok {
+			if err := prepareSQLiteFile(file, opts.MustExist, opts.Logger); errors.Is(err, ErrNoDatabase) {
+				return nil, err
+			} else if err != nil {
+				return nil, fmt.Errorf("open sqlite database: %w", err)
+			}
+		}
 		d, dsn = newSQLiteDialect(), sqliteDSN(path)
 	}
+	db, err := openDB(ctx, d, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MustExist {
+		if err := db.mustHaveSchema(ctx, url); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+func openDB(ctx context.Context, d *dialect, dsn string) (*DB, error) {
 	write, err := openPool(ctx, d, dsn)
 	if err != nil {
 		return nil, err
@@ -77,6 +126,18 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{write: write, read: read, d: d}, nil
+}
+
+// mustHaveSchema returns ErrNoDatabase when no migration ever ran on db.
+func (db *DB) mustHaveSchema(ctx context.Context, url string) error {
+	ok, err := db.hasSchema(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w at %s: it has no gatehouse tables", ErrNoDatabase, Where(url))
+	}
+	return nil
 }
 
 func openPool(ctx context.Context, d *dialect, dsn string) (*sql.DB, error) {

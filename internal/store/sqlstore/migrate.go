@@ -147,15 +147,9 @@ func (db *DB) Pending(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var exists bool
-	if db.d.name == DialectPostgres {
-		err = db.read.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
-	} else {
-		err = db.read.QueryRowContext(ctx,
-			`SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
-	}
+	exists, err := db.hasSchema(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("pending migrations: %w", err)
+		return 0, err
 	}
 	if !exists {
 		return len(ms), nil
@@ -183,6 +177,23 @@ func (db *DB) Pending(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// hasSchema reports whether a migration ever ran on db: whether its
+// schema_migrations table exists.
+func (db *DB) hasSchema(ctx context.Context) (bool, error) {
+	var exists bool
+	var err error
+	if db.d.name == DialectPostgres {
+		err = db.read.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
+	} else {
+		err = db.read.QueryRowContext(ctx,
+			`SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
+	}
+	if err != nil {
+		return false, fmt.Errorf("check for the schema: %w", err)
+	}
+	return exists, nil
 }
 
 // pgAdvisoryLock takes a session-level advisory lock on conn, keyed by name
