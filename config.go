@@ -1,8 +1,6 @@
 package gatehouse
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/defaults"
 	"github.com/gatehouse/gatehouse/internal/httpmw"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/limits"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 // Config configures a Server. The zero value of every field means its
@@ -123,15 +123,6 @@ type Config struct {
 	// once; 0 means half the CPUs (at least one), so that a login flood
 	// leaves CPU for token and API-key checks.
 	PasswordHashConcurrency int
-	// PasswordWorker, when set, is the path of a program that hashes
-	// passwords in a child process of the server: a program whose main
-	// calls [RunPasswordWorkerIfChild] first, usually the running program
-	// itself (os.Executable). Hashing then costs the process that answers
-	// requests no memory, page faults or garbage collection, so a login
-	// flood barely moves the latency of token and API-key checks. Empty
-	// means hashing in this process. The `gatehouse serve` binary sets it
-	// to itself unless --password-worker=false.
-	PasswordWorker string
 
 	// MetricsAllow lists the CIDRs (or bare addresses) of the clients that
 	// may scrape GET /metrics; others get 403. The client address is the one
@@ -161,25 +152,25 @@ type Config struct {
 	InsecureFastPasswordHashing bool
 }
 
-// Default values.
+// Default values (written once, in internal/defaults).
 const (
-	DefaultAddr        = "127.0.0.1:8080"
-	DefaultDatabaseURL = "sqlite:./gatehouse.db"
+	DefaultAddr        = defaults.Addr
+	DefaultDatabaseURL = defaults.DatabaseURL
 )
 
 // Default rate limits (see [Config.RateLimitIP] and the fields after it).
 const (
-	DefaultRateLimitIP     = "100/s:1000"
-	DefaultRateLimitUser   = "50/s:500"
-	DefaultRateLimitAPIKey = "50/s:500"
-	DefaultRateLimitClient = "50/s:500"
-	DefaultRateLimitToken  = "10/s:100"
-	DefaultLoginIPLimit    = "100/m"
+	DefaultRateLimitIP     = defaults.RateLimitIP
+	DefaultRateLimitUser   = defaults.RateLimitUser
+	DefaultRateLimitAPIKey = defaults.RateLimitAPIKey
+	DefaultRateLimitClient = defaults.RateLimitClient
+	DefaultRateLimitToken  = defaults.RateLimitToken
+	DefaultLoginIPLimit    = defaults.LoginIPLimit
 )
 
 // DefaultMetricsAllow is the default of [Config.MetricsAllow]: loopback,
 // RFC 1918 private IPv4, and IPv6 unique local addresses (RFC 4193).
-var DefaultMetricsAllow = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}
+var DefaultMetricsAllow = defaults.MetricsAllow()
 
 func (c *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
@@ -200,21 +191,21 @@ func (c *Config) setDefaults() {
 	if c.Audience == "" {
 		c.Audience = c.Issuer
 	}
-	def(&c.AccessTokenTTL, 15*time.Minute)
-	def(&c.RefreshTokenTTL, 720*time.Hour)
-	def(&c.RefreshReuseGrace, 5*time.Second)
-	def(&c.ClockSkew, 5*time.Second)
-	def(&c.AuthCodeTTL, time.Minute)
-	def(&c.LoginSessionTTL, 12*time.Hour)
-	def(&c.KeyPublishDelay, 5*time.Second)
+	def(&c.AccessTokenTTL, defaults.AccessTokenTTL)
+	def(&c.RefreshTokenTTL, defaults.RefreshTokenTTL)
+	def(&c.RefreshReuseGrace, defaults.RefreshReuseGrace)
+	def(&c.ClockSkew, defaults.ClockSkew)
+	def(&c.AuthCodeTTL, defaults.AuthCodeTTL)
+	def(&c.LoginSessionTTL, defaults.LoginSessionTTL)
+	def(&c.KeyPublishDelay, defaults.KeyPublishDelay)
 	if c.SigningAlg == "" {
-		c.SigningAlg = "ES256"
+		c.SigningAlg = defaults.SigningAlg
 	}
 	if c.APIKeyPrefix == "" {
-		c.APIKeyPrefix = "gk_"
+		c.APIKeyPrefix = defaults.APIKeyPrefix
 	}
 	if c.MaxBody == 0 {
-		c.MaxBody = 1 << 20
+		c.MaxBody = defaults.MaxBody
 	}
 	for _, d := range []struct {
 		v   *string
@@ -229,9 +220,9 @@ func (c *Config) setDefaults() {
 		}
 	}
 	if c.LoginMaxFailures == 0 {
-		c.LoginMaxFailures = 10
+		c.LoginMaxFailures = defaults.LoginMaxFailures
 	}
-	def(&c.LoginLockout, 15*time.Minute)
+	def(&c.LoginLockout, defaults.LoginLockout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -243,6 +234,22 @@ func (c *Config) setDefaults() {
 // Validate reports every problem with the configuration at once. It checks
 // the configuration as New will use it, with defaults applied.
 func (c Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// resolved is a configuration as the server uses it: defaults applied and
+// every setting written as text parsed, once.
+type resolved struct {
+	Config
+	limits       limits.Settings
+	trusted      []netip.Prefix // TrustedProxies
+	metricsAllow []netip.Prefix // MetricsAllow, or DefaultMetricsAllow
+}
+
+// resolve applies the defaults, checks every setting and parses those
+// written as text; it reports every problem at once.
+func (c Config) resolve() (resolved, error) {
 	explicitIssuer := c.Issuer != ""
 	c.setDefaults()
 	var errs []error
@@ -287,22 +294,37 @@ func (c Config) Validate() error {
 	if c.Secret != nil && len(c.Secret) != 32 {
 		bad("master secret must be 32 bytes (64 hex characters or base64)")
 	}
-	if _, err := httpmw.ParseTrustedProxies(strings.Join(c.MetricsAllow, ",")); err != nil {
+	r := resolved{Config: c}
+	var err error
+	if r.trusted, err = httpmw.ParseTrustedProxies(strings.Join(c.TrustedProxies, ",")); err != nil {
+		bad("trusted proxies: %v", err)
+	}
+	allow := c.MetricsAllow
+	if len(allow) == 0 {
+		allow = DefaultMetricsAllow
+	}
+	if r.metricsAllow, err = httpmw.ParseTrustedProxies(strings.Join(allow, ",")); err != nil {
 		bad("metrics allow: %v", err)
 	}
 	if c.MetricsScope != "" {
-		if sc, err := manage.ParseScopes([]string{c.MetricsScope}); err != nil || len(sc) != 1 || sc[0] != c.MetricsScope {
+		if sc, err := service.ParseScopes([]string{c.MetricsScope}); err != nil || len(sc) != 1 || sc[0] != c.MetricsScope {
 			bad("metrics scope %q must be a single scope (no spaces, commas or quotes)", c.MetricsScope)
 		}
 	}
-	for name, v := range map[string]string{
-		"rate-limit-ip": c.RateLimitIP, "rate-limit-user": c.RateLimitUser, "rate-limit-apikey": c.RateLimitAPIKey,
-		"rate-limit-client": c.RateLimitClient, "rate-limit-token": c.RateLimitToken, "login-ip-limit": c.LoginIPLimit,
+	for _, l := range []struct {
+		name string
+		text string
+		dst  *ratelimit.Limit
+	}{
+		{"rate-limit-ip", c.RateLimitIP, &r.limits.IP}, {"rate-limit-user", c.RateLimitUser, &r.limits.User},
+		{"rate-limit-apikey", c.RateLimitAPIKey, &r.limits.APIKey}, {"rate-limit-client", c.RateLimitClient, &r.limits.Client},
+		{"rate-limit-token", c.RateLimitToken, &r.limits.Token}, {"login-ip-limit", c.LoginIPLimit, &r.limits.LoginIP},
 	} {
-		if _, err := ratelimit.ParseLimit(v); err != nil {
-			bad("%s: %v", name, err)
+		if *l.dst, err = ratelimit.ParseLimit(l.text); err != nil {
+			bad("%s: %v", l.name, err)
 		}
 	}
+	r.limits.LoginMaxFailures, r.limits.LoginLockout = c.LoginMaxFailures, c.LoginLockout
 	if c.LoginMaxFailures < 0 || c.LoginLockout < 0 || c.AuditRetention < 0 || c.PasswordHashConcurrency < 0 {
 		bad("login-max-failures, login-lockout, audit-retention and password-hash-concurrency must not be negative")
 	}
@@ -312,7 +334,7 @@ func (c Config) Validate() error {
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis url must start with redis:// or rediss://")
 	}
-	return errors.Join(errs...)
+	return r, errors.Join(errs...)
 }
 
 // unreachableHost reports whether a client can never connect to host: it
@@ -350,19 +372,4 @@ func (c Config) issuerWarning() string {
 
 func isPostgres(u string) bool {
 	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
-}
-
-// ParseSecret decodes a master secret given as 64 hex characters or as
-// base64 (standard or URL alphabet, padded or not) of 32 bytes.
-func ParseSecret(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
-		return b, nil
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
-			return b, nil
-		}
-	}
-	return nil, errors.New("secret must be 32 bytes written as 64 hex characters or base64")
 }

@@ -11,8 +11,12 @@
 //	srv.Mount(mux) // /token, /oauth2/*, /users/me, /api-keys, /.well-known/*, /healthz
 //	mux.Handle("GET /protected/", srv.Guard().Require("read")(myHandler))
 //
+// [Server.Admin] does in process what the gatehouse CLI does: it creates
+// and manages users, API keys and clients, revokes tokens and rotates the
+// signing key.
+//
 // This package is the one place that picks backends and wires gatehouse's
-// internal packages together; the guard lives in the separate package
+// internal packages together (wire.go); the guard lives in the separate package
 // [github.com/gatehouse/gatehouse/guard] so that services that only verify
 // tokens need none of this.
 package gatehouse

@@ -2,6 +2,7 @@ package gatehouse_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -42,10 +43,11 @@ func ExampleServer_Mount() {
 
 	// A user and an API key, as `gatehouse user create` and `gatehouse
 	// apikey create` would make them.
-	if _, err := srv.CreateUser(ctx, "alice", "correct horse", []string{"read"}, false); err != nil {
+	admin := srv.Admin()
+	if _, err := admin.CreateUser(ctx, gatehouse.NewUser{Username: "alice", Password: "correct horse", Scopes: []string{"read"}}); err != nil {
 		log.Fatal(err)
 	}
-	_, key, err := srv.CreateAPIKey(ctx, "alice", "example", nil, 0)
+	_, key, err := admin.CreateAPIKey(ctx, gatehouse.NewAPIKey{Owner: "alice", Name: "example"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,24 +91,35 @@ func ExampleNew() {
 	// Output: 200
 }
 
-// Hash passwords in a child process, as `gatehouse serve` does: the program
-// names itself as the worker and, started as one, hashes instead of serving.
-// (Not run as a test: it would start a server.)
-func ExampleRunPasswordWorkerIfChild() {
-	// First thing in main.
-	gatehouse.RunPasswordWorkerIfChild()
-
-	exe, err := os.Executable()
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv, err := gatehouse.New(context.Background(), gatehouse.Config{
-		DatabaseURL:    "sqlite:app.db",
-		PasswordWorker: exe,
+// Manage users, keys and clients in process, as the gatehouse CLI does on
+// a server's database: here, disable a user, which refuses their logins
+// and API keys and revokes their tokens on every replica.
+func ExampleAdmin() {
+	dir, _ := os.MkdirTemp("", "gatehouse-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	srv, err := gatehouse.New(ctx, gatehouse.Config{
+		DatabaseURL: "sqlite:" + filepath.Join(dir, "gatehouse.db"),
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", srv))
+
+	admin := srv.Admin()
+	if _, err := admin.CreateUser(ctx, gatehouse.NewUser{Username: "bob", Password: "a long passphrase", Scopes: []string{"read"}}); err != nil {
+		log.Fatal(err)
+	}
+	u, err := admin.DisableUser(ctx, "bob")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(u.Username, "disabled:", u.Disabled)
+
+	_, err = admin.User(ctx, "carol")
+	fmt.Println(errors.Is(err, gatehouse.ErrNotFound))
+	// Output:
+	// bob disabled: true
+	// true
 }

@@ -74,7 +74,7 @@ func isB64Token(s string) bool {
 // api_key, apikey, access_token, key or token parameter (names compared
 // case-insensitively, after percent-decoding). Query strings end up in logs,
 // proxies and browser history, so the guard refuses such requests instead
-// of ignoring the credential (SPEC §3; RFC 6750 §2.3 and RFC 9700 §4.3.2
+// of ignoring the credential (RFC 6750 §2.3 and RFC 9700 §4.3.2
 // discourage it). It scans without allocating in the common case.
 func hasQueryCredential(raw string) bool {
 	for raw != "" {

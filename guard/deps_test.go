@@ -8,8 +8,9 @@ import (
 )
 
 // TestDependencies keeps the guard a leaf that any Go service can import
-// (STYLE §2.6): only the standard library and go-jose, never a gatehouse
-// internal package, a database driver or a metrics library.
+// and that could move to a module of its own: only the standard library
+// and go-jose, never a gatehouse internal package, a database driver or a
+// metrics library.
 func TestDependencies(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {

@@ -53,6 +53,7 @@
 // depends only on the standard library and go-jose, and imports no gatehouse
 // internal package, no database driver and no metrics library (a test
 // enforces this). The gatehouse server supplies in-process implementations
-// of [KeySet], [APIKeyVerifier] and [RevocationChecker]; other services plug
+// of [KeySet] and [APIKeyVerifier] and checks revocations with a [DenyList]
+// of its own, the same rules a remote guard applies; other services plug
 // in remote ones.
 package guard

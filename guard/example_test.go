@@ -11,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"time"
 
@@ -258,4 +259,30 @@ func ExampleWriteError() {
 	// Output:
 	// 403 Bearer realm="gatehouse", error="insufficient_scope", scope="admin" no-store
 	// {"error":"insufficient_scope","error_description":"missing required scope: admin"}
+}
+
+// A service apart from the gatehouse server verifies credentials knowing
+// only the issuer and one confidential client of it: JWTs with the
+// published keys, API keys by introspection, and revocations from the
+// server's feed. (Not run as a test: it needs a running server.)
+func ExampleNewRemote() {
+	ctx := context.Background()
+	g, err := guard.NewRemote(ctx, guard.RemoteConfig{
+		Issuer:       "https://auth.example.com",
+		ClientID:     os.Getenv("GATEHOUSE_CLIENT_ID"),
+		ClientSecret: os.Getenv("GATEHOUSE_CLIENT_SECRET"),
+	})
+	if err != nil {
+		// A wrong secret fails at once (*guard.StatusError); an issuer that
+		// cannot be reached is retried until ctx ends.
+		log.Fatal(err)
+	}
+	defer g.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /reports", g.Require("reports:read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := guard.PrincipalFrom(r.Context())
+		fmt.Fprintf(w, "reports for %s\n", p.Username)
+	})))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8081", mux))
 }

@@ -13,7 +13,7 @@ import (
 // issuer's introspection says is one (token_type api_key, with its key id);
 // a value with the key prefix that is not well formed is refused without a
 // call to the server; a key without the prefix (a legacy key) is asked
-// about, behind the negative cache (issue 13 item 1).
+// about, behind the negative cache.
 func TestRemoteAPIKeysOnly(t *testing.T) {
 	f := newFakeIssuer(t)
 	key := mustECKey(t)

@@ -42,7 +42,7 @@ func (l *logBuffer) logger() *slog.Logger {
 // TestNewRemoteRefusedIsAConfigError: a 401 or 403 from any endpoint
 // NewRemote needs (or a wrong client secret) fails at once, with an error
 // that names the client and the endpoint and never the secret, instead of
-// retrying until the deadline (issue 13 item 14).
+// retrying until the deadline.
 func TestNewRemoteRefusedIsAConfigError(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -16,7 +16,7 @@ import (
 // by introspecting the token once (cached by jti until it expires); a
 // client's own token has none and costs no call; a token the issuer calls
 // inactive is refused; an issuer that cannot be asked is a 503, not an
-// empty username (issue 13 item 15).
+// empty username.
 func TestRemoteLearnsUsernames(t *testing.T) {
 	f := newFakeIssuer(t)
 	key := mustECKey(t)

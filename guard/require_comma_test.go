@@ -3,9 +3,8 @@ package guard_test
 import "testing"
 
 // TestRequirePanicsOnComma: Require("read,write") would wait for a scope
-// literally named "read,write", which gatehouse never grants (issue 13
-// item 18); like any invalid scope, it is a programming error found at
-// start-up.
+// literally named "read,write", which gatehouse never grants; like any
+// invalid scope, it is a programming error found at start-up.
 func TestRequirePanicsOnComma(t *testing.T) {
 	g := newFixture(t).guard(t, nil)
 	for name, call := range map[string]func(){

@@ -9,17 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/bench/internal/proc"
 	"github.com/gatehouse/gatehouse/bench/load"
 )
 
 // scenarioOrder returns the scenarios in the order they run, whatever
 // order -scenario names them: the flood goes last because it trips the
 // login throttles.
-func scenarioOrder() []string { return []string{"auth", "token", "limits", "logins", "flood"} }
+func scenarioOrder() []string { return []string{"auth", "bare", "token", "limits", "logins", "flood"} }
 
 // config is the parsed command line.
 type config struct {
 	bin          string
+	bareBin      string
 	scenarios    []string
 	duration     time.Duration
 	rounds       int
@@ -40,13 +42,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./bench/loadtest [flags]\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: go run -C bench ./loadtest [flags]\n\n"+
 			"Starts gatehouse on loopback with a fresh SQLite database (with -postgres, a\n"+
 			"fresh PostgreSQL database per server, dropped at the end) and measures it.\n"+
 			"Scenarios: %s.\n\nFlags:\n", strings.Join(scenarioOrder(), ", "))
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.bin, "bin", "", "gatehouse binary to run (default: go build ./cmd/gatehouse into a temp dir)")
+	fs.StringVar(&c.bareBin, "bare-bin", "", "bare net/http baseline to run for the bare scenario (default: go build ./bare of the bench module into a temp dir)")
 	scenarios := fs.String("scenario", "auth", "comma-separated scenarios: "+strings.Join(scenarioOrder(), ", "))
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "measuring time per target (split across the rounds)")
 	fs.IntVar(&c.rounds, "rounds", 3, "interleaved rounds per measurement")
@@ -58,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON document instead of tables")
 	fs.StringVar(&c.out, "out", "", "also write the results as a Markdown file")
 	fs.StringVar(&c.postgres, "postgres", "", "admin `URL` of a PostgreSQL server (say postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable): "+
-		"each server runs on a new database there, "+pgNamePrefix+"<random>, dropped when the run ends (default: a SQLite file per server)")
+		"each server runs on a new database there, "+proc.PGNamePrefix+"<random>, dropped when the run ends (default: a SQLite file per server)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -130,7 +133,7 @@ func (c config) validate() error {
 		errs = append(errs, fmt.Errorf("-timeout %v: want more than 0", c.timeout))
 	}
 	if c.postgres != "" {
-		if err := checkPostgresURL(c.postgres); err != nil {
+		if err := proc.CheckPostgresURL(c.postgres); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -30,10 +30,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "defaults", args: nil, want: defaults},
 		{
 			name: "everything set",
-			args: []string{"-bin", "/x/gatehouse", "-scenario", "flood, token,AUTH,token", "-duration", "2s", "-rounds", "4",
+			args: []string{"-bin", "/x/gatehouse", "-bare-bin", "/x/bare", "-scenario", "flood, token,AUTH,token,bare", "-duration", "2s", "-rounds", "4",
 				"-concurrency", "8", "-flood-workers", "100", "-flood-rate", "500", "-me-rate", "20", "-timeout", "3s", "-json", "-out", "r.md",
 				"-postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
-			want: config{bin: "/x/gatehouse", scenarios: []string{"auth", "token", "flood"}, duration: 2 * time.Second, rounds: 4,
+			want: config{bin: "/x/gatehouse", bareBin: "/x/bare", scenarios: []string{"auth", "bare", "token", "flood"}, duration: 2 * time.Second, rounds: 4,
 				concurrency: 8, floodWorkers: 100, floodRate: 500, meRate: 20, timeout: 3 * time.Second, json: true, out: "r.md",
 				postgres: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
 		},
@@ -111,7 +111,7 @@ func TestParseFlagsHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("parseFlags(-h) error = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"-scenario", "auth, token, limits, logins, flood", "-flood-workers", "-postgres URL", "gatehouse_load_"} {
+	for _, want := range []string{"-scenario", "auth, bare, token, limits, logins, flood", "-flood-workers", "-bare-bin", "-postgres URL", "gatehouse_load_"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage does not mention %q:\n%s", want, out.String())
 		}

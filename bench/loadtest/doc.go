@@ -8,6 +8,9 @@
 //
 //   - auth: GET /healthz, GET /users/me with a bearer JWT and with an API
 //     key, interleaved in rounds, with throughput ratios to /healthz;
+//   - bare: the same, next to GET /users/me on a bare net/http handler
+//     (bench/bare, built unless -bare-bin names it, run as a process of its
+//     own on loopback), with throughput ratios to the bare handler;
 //   - token: /healthz, the client-credentials grant and introspection;
 //   - logins: successful password logins per second from 1, 4 and 32
 //     closed-loop clients (the bench user's right password, real argon2id,
@@ -24,9 +27,9 @@
 //
 // Usage:
 //
-//	go run ./bench/loadtest [-scenario auth,token,limits,logins,flood] [-duration 5s]
+//	go run -C bench ./loadtest [-scenario auth,bare,token,limits,logins,flood] [-duration 5s]
 //	    [-rounds 3] [-concurrency 16] [-flood-workers 64] [-flood-rate 800]
-//	    [-me-rate 40] [-postgres URL] [-json] [-out FILE]
+//	    [-me-rate 40] [-postgres URL] [-bin PATH] [-bare-bin PATH] [-json] [-out FILE]
 //
 // With -postgres (an admin URL such as
 // postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable), every

@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse/gatehouse/bench/internal/proc"
 )
 
 // The test binary doubles as a fake gatehouse so that the orchestration
@@ -43,6 +45,14 @@ func TestMain(m *testing.M) {
 }
 
 func fakeGatehouse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "-addr" {
+		// Started as the bare handler.
+		if err := fakeBare(args[1]); err != nil {
+			fmt.Fprintln(stderr, "bare:", err)
+			return 1
+		}
+		return 0
+	}
 	cmd := strings.Join(args, " ")
 	if len(args) == 0 {
 		args = []string{""}
@@ -148,17 +158,7 @@ func fakeServe() error {
 		}
 		io.WriteString(w, `{"active":true}`)
 	})
-	srv := &http.Server{Addr: os.Getenv("GATEHOUSE_ADDR"), Handler: mux}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	if err := srv.Shutdown(context.Background()); err != nil {
+	if err := fakeListen(os.Getenv("GATEHOUSE_ADDR"), mux); err != nil {
 		return err
 	}
 	if pg != nil {
@@ -177,6 +177,36 @@ func fakeServe() error {
 	return nil
 }
 
+// fakeBare stands in for bench/bare: GET /users/me and /healthz on addr
+// until SIGTERM. It refuses to start with a GATEHOUSE_ variable in its
+// environment: the load test must not pass the caller's on.
+func fakeBare(addr string) error {
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GATEHOUSE_") {
+			return fmt.Errorf("started with %s", kv)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"status":"ok"}`) })
+	mux.HandleFunc("GET /users/me", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"id":"u1","username":"bench"}`) })
+	return fakeListen(addr, mux)
+}
+
+// fakeListen serves h on addr until SIGTERM or Ctrl-C.
+func fakeListen(addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	return srv.Shutdown(context.Background())
+}
+
 // fakeCheckPostgres connects to dbURL and checks that it reaches the
 // database its path names, and that the database is empty. It returns the
 // open connection.
@@ -185,7 +215,7 @@ func fakeCheckPostgres(dbURL string) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), proc.PGTimeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
@@ -222,7 +252,7 @@ func fakeRun(t *testing.T, ctx context.Context, env map[string]string, args ...s
 		t.Setenv(k, v)
 	}
 	var out, errOut strings.Builder
-	code = run(ctx, append([]string{"-bin", os.Args[0]}, args...), &out, &errOut)
+	code = run(ctx, append([]string{"-bin", os.Args[0], "-bare-bin", os.Args[0]}, args...), &out, &errOut)
 	left, err := os.ReadDir(tmp)
 	if err != nil {
 		t.Fatalf("read TMPDIR: %v", err)
@@ -266,11 +296,12 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			name: "every scenario",
 			wantTargets: map[string][]string{
 				"auth":   {nameHealthz, nameMeBearer, nameMeAPIKey},
+				"bare":   {nameBare, nameHealthz, nameMeBearer, nameMeAPIKey},
 				"token":  {nameHealthz, nameTokenCC, nameIntrospect},
 				"limits": {nameLimitsOffBearer, nameLimitsOnBearer, nameLimitsOffAPIKey, nameLimitsOnAPIKey},
 				"flood":  {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
 			},
-			wantMarkdown: []string{"# gatehouse load test", "CPUs · ", " · gatehouse fake-1.0 · SQLite  \n", "## auth", "## token", "## limits", "## flood", "| me-apikey |", "p99 of /users/me", "me-bearer-limits-on / me-bearer-limits-off = "},
+			wantMarkdown: []string{"# gatehouse load test", "CPUs · ", " · gatehouse fake-1.0 · SQLite  \n", "## auth", "## bare", "vs bare", "me-bearer / healthz = ", "## token", "## limits", "## flood", "| me-apikey |", "p99 of /users/me", "me-bearer-limits-on / me-bearer-limits-off = "},
 		},
 		{
 			name:        "client create not there yet",
@@ -278,6 +309,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			wantSkipped: map[string]string{"token": `gatehouse client create --name bench --grant client_credentials --json: exit status 1: Error: unknown command`},
 			wantTargets: map[string][]string{
 				"auth":   {nameHealthz, nameMeBearer, nameMeAPIKey},
+				"bare":   {nameBare, nameHealthz, nameMeBearer, nameMeAPIKey},
 				"limits": {nameLimitsOffBearer, nameLimitsOnBearer, nameLimitsOffAPIKey, nameLimitsOnAPIKey},
 				"flood":  {nameMeAlone, nameMeRate, nameFloodRate, nameMeClosed, nameFloodClose},
 			},
@@ -292,7 +324,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			// test process for a whole 20ms slice and /users/me under the
 			// flood completed no request at all.
 			code, stdout, stderr, stopped := fakeRun(t, t.Context(), tc.env,
-				"-scenario", "flood,auth,limits,token", "-duration", "300ms", "-rounds", "2",
+				"-scenario", "flood,auth,limits,token,bare", "-duration", "300ms", "-rounds", "2",
 				"-concurrency", "2", "-flood-workers", "2", "-me-rate", "500", "-flood-rate", "500", "-json", "-out", md)
 			if code != exitOK {
 				t.Fatalf("run() = %d, want %d; stderr:\n%s", code, exitOK, stderr)
@@ -307,8 +339,8 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 			if rep.Gatehouse != "gatehouse fake-1.0" {
 				t.Errorf("gatehouse_version = %q, want the output of `gatehouse version`", rep.Gatehouse)
 			}
-			if rep.Database != backendSQLite {
-				t.Errorf("database = %q, want %q", rep.Database, backendSQLite)
+			if rep.Database != proc.BackendSQLite {
+				t.Errorf("database = %q, want %q", rep.Database, proc.BackendSQLite)
 			}
 			var order []string
 			for _, sec := range rep.Scenarios {
@@ -319,7 +351,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 					}
 					continue
 				}
-				if sec.Skipped != "" || (len(sec.Notes) != 0 && sec.Scenario != "limits") {
+				if sec.Skipped != "" || (len(sec.Notes) != 0 && sec.Scenario != "limits" && sec.Scenario != "bare") {
 					t.Errorf("%s: skipped %q, notes %q; want neither", sec.Scenario, sec.Skipped, sec.Notes)
 				}
 				var names []string
@@ -349,7 +381,7 @@ func TestRunAgainstFakeGatehouse(t *testing.T) {
 					}
 				}
 			}
-			if want := []string{"auth", "token", "limits", "flood"}; !slices.Equal(order, want) {
+			if want := []string{"auth", "bare", "token", "limits", "flood"}; !slices.Equal(order, want) {
 				t.Errorf("scenarios ran in order %v, want %v", order, want)
 			}
 			b, err := os.ReadFile(md)

@@ -6,15 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gatehouse/gatehouse/bench/internal/proc"
 	"github.com/gatehouse/gatehouse/bench/load"
 )
 
@@ -75,12 +74,12 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 	}()
 
 	// Registered before any server starts, so it runs after they stopped.
-	dbs := &databases{admin: cfg.postgres, progress: progress}
-	defer dbs.dropAll()
+	dbs := proc.NewDatabases(cfg.postgres, progress)
+	defer dbs.DropAll()
 
 	bin := cfg.bin
 	if bin == "" {
-		if bin, err = buildBinary(ctx, tmp, progress); err != nil {
+		if bin, err = proc.BuildGatehouse(ctx, tmp, progress); err != nil {
 			return exitFailed, err
 		}
 	}
@@ -90,26 +89,26 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		return exitFailed, err
 	}
 	defer func() {
-		if stopErr := srv.stop(); stopErr != nil {
+		if stopErr := srv.Stop(); stopErr != nil {
 			fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
 		}
 	}()
 	setupClient := load.NewClient(2, 30*time.Second)
 	defer setupClient.CloseIdleConnections()
-	if err := srv.waitHealthy(ctx, setupClient); err != nil {
+	if err := srv.WaitHealthy(ctx, setupClient); err != nil {
 		return exitFailed, err
 	}
-	fmt.Fprintf(progress, "gatehouse is up at %s\n", srv.base)
+	fmt.Fprintf(progress, "gatehouse is up at %s\n", srv.Base)
 
 	rep := report{
 		Started:  time.Now().UTC().Truncate(time.Second),
 		Go:       runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		CPUs:     runtime.NumCPU(),
-		Database: dbs.backend(),
+		Database: dbs.Backend(),
 		Settings: settingsOf(cfg),
 	}
-	if out, err := srv.cli(ctx, "", "version"); err == nil {
+	if out, err := srv.CLI(ctx, "", "version"); err == nil {
 		ver, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 		if ver != "" && !strings.HasPrefix(strings.ToLower(ver), "gatehouse") {
 			ver = "gatehouse " + ver
@@ -120,15 +119,17 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		fmt.Fprintln(stdout, rep.header())
 	}
 
-	client := load.NewClient(cfg.concurrency, cfg.timeout)
+	// Room for idle connections to two servers (limits, bare), so that
+	// alternating between them does not re-dial every round.
+	client := load.NewClient(2*cfg.concurrency, cfg.timeout)
 	defer client.CloseIdleConnections()
-	r := &runner{cfg: cfg, base: srv.base, fx: newFixture(srv.base, srv.cli, setupClient), client: client, progress: progress}
+	r := &runner{cfg: cfg, base: srv.Base, fx: newFixture(srv.Base, srv.CLI, setupClient), client: client, progress: progress}
 	// Scenarios that need a server of their own get one, stopped before
-	// the first (this defer runs before srv's).
-	var others []*server
+	// the first (this defer runs before srv's); so does the bare handler.
+	var others []interface{ Stop() error }
 	defer func() {
 		for _, o := range others {
-			if stopErr := o.stop(); stopErr != nil {
+			if stopErr := o.Stop(); stopErr != nil {
 				fmt.Fprintf(progress, "loadtest: %v\n", stopErr)
 			}
 		}
@@ -139,7 +140,7 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		if err != nil {
 			return nil, err
 		}
-		return &runner{cfg: cfg, base: o.base, fx: newFixture(o.base, o.cli, setupClient), client: client, progress: progress}, nil
+		return &runner{cfg: cfg, base: o.Base, fx: newFixture(o.Base, o.CLI, setupClient), client: client, progress: progress}, nil
 	}
 	measured := false
 	for _, name := range cfg.scenarios {
@@ -155,6 +156,14 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		case "limits":
 			// A second server like the first but with the limits checked.
 			r.limited, err = runnerOn("limits", "with every request limit checked (far above the load)", checkedLimits...)
+		case "bare":
+			// The bare net/http handler beside the first server.
+			var bare *proc.Process
+			bare, err = startBare(ctx, cfg.bareBin, tmp, setupClient, progress)
+			others = append(others, bare)
+			if err == nil {
+				r.bare = bare.Base
+			}
 		}
 		if err != nil {
 			return exitFailed, err
@@ -185,22 +194,6 @@ func measure(ctx context.Context, cfg config, stdout, progress io.Writer) (code 
 		return exitFailed, errors.New("every scenario was skipped; nothing was measured")
 	}
 	return exitOK, nil
-}
-
-// startSecondServer starts another server with a fresh database from dbs,
-// the directory name under tmp and the extra environment env. The caller
-// must call stop on the result (nil-safe) whatever the error.
-func startSecondServer(ctx context.Context, bin, tmp string, dbs *databases, name, what string, client *http.Client, progress io.Writer, env ...string) (*server, error) {
-	dir := filepath.Join(tmp, name)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create %s dir: %w", name, err)
-	}
-	fmt.Fprintf(progress, "starting another gatehouse serve %s …\n", what)
-	srv, err := startServer(ctx, bin, dir, dbs, env...)
-	if err != nil {
-		return srv, err
-	}
-	return srv, srv.waitHealthy(ctx, client)
 }
 
 func writeMarkdownFile(path string, rep report) error {

@@ -17,7 +17,7 @@ type report struct {
 	Go        string    `json:"go"`
 	Platform  string    `json:"platform"`
 	CPUs      int       `json:"cpus"`
-	Database  string    `json:"database"` // backendSQLite or backendPostgres
+	Database  string    `json:"database"` // proc.BackendSQLite or proc.BackendPostgres
 	Gatehouse string    `json:"gatehouse_version,omitempty"`
 	Settings  settings  `json:"settings"`
 	Scenarios []section `json:"scenarios"`

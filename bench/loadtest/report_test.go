@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/bench/internal/proc"
 	"github.com/gatehouse/gatehouse/bench/load"
 )
 
@@ -15,7 +16,7 @@ func sampleReport() report {
 		Go:        "go1.26.0",
 		Platform:  "linux/amd64",
 		CPUs:      2,
-		Database:  backendPostgres,
+		Database:  proc.BackendPostgres,
 		Gatehouse: "gatehouse v0.1.0",
 		Settings:  settingsOf(config{duration: 5 * time.Second, rounds: 3, concurrency: 16, floodWorkers: 64, timeout: 10 * time.Second}),
 		Scenarios: []section{
@@ -109,7 +110,7 @@ func TestWriteJSONReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
 		t.Fatalf("writeJSON() wrote invalid JSON: %v\n%s", err, b.String())
 	}
-	if len(got.Scenarios) != 3 || got.Gatehouse != "gatehouse v0.1.0" || got.Database != backendPostgres {
+	if len(got.Scenarios) != 3 || got.Gatehouse != "gatehouse v0.1.0" || got.Database != proc.BackendPostgres {
 		t.Fatalf("writeJSON() = %+v, want 3 scenarios, the version and the database", got)
 	}
 	auth, token, flood := got.Scenarios[0], got.Scenarios[1], got.Scenarios[2]

@@ -18,6 +18,7 @@ import (
 // Names of the targets, as they appear in the tables.
 const (
 	nameHealthz    = "healthz"
+	nameBare       = "bare" // GET /users/me on the bare net/http handler
 	nameMeBearer   = "me-bearer"
 	nameMeAPIKey   = "me-apikey"
 	nameTokenCC    = "token-cc"
@@ -47,6 +48,11 @@ const formType = "application/x-www-form-urlencoded"
 
 func healthzTarget(base string) load.Target {
 	return load.Target{Name: nameHealthz, Method: http.MethodGet, URL: base + "/healthz", Expect: http.StatusOK}
+}
+
+// bareTarget is GET /users/me on the bare handler at base.
+func bareTarget(base string) load.Target {
+	return load.Target{Name: nameBare, Method: http.MethodGet, URL: base + "/users/me", Expect: http.StatusOK}
 }
 
 // meTarget is GET /users/me with the credential in header.
@@ -135,6 +141,7 @@ type runner struct {
 	client   *http.Client // for the measured targets
 	progress io.Writer
 	limited  *runner // the limits scenario's server with limits on
+	bare     string  // the bare scenario's baseline, http://127.0.0.1:port
 }
 
 func (r *runner) opts() load.Options {
@@ -148,6 +155,8 @@ func (r *runner) scenario(ctx context.Context, name string) (section, error) {
 	switch name {
 	case "auth":
 		sec = r.auth(ctx)
+	case "bare":
+		sec = r.againstBare(ctx)
 	case "token":
 		sec = r.token(ctx)
 	case "limits":
@@ -183,6 +192,13 @@ func (r *runner) auth(ctx context.Context) section {
 		Title:    "GET /users/me by bearer JWT and by X-API-Key, compared with GET /healthz",
 		Baseline: nameHealthz,
 	}
+	r.interleave(ctx, &sec, r.authTargets(ctx, &sec))
+	return sec
+}
+
+// authTargets are GET /healthz and GET /users/me by bearer JWT and by API
+// key; a credential that cannot be had is left out with a note.
+func (r *runner) authTargets(ctx context.Context, sec *section) []load.Target {
 	targets := []load.Target{healthzTarget(r.base)}
 	if tok, err := r.fx.userToken(ctx); err != nil {
 		sec.notef("%s left out: %v", nameMeBearer, err)
@@ -194,8 +210,40 @@ func (r *runner) auth(ctx context.Context) section {
 	} else {
 		targets = append(targets, meTarget(nameMeAPIKey, r.base, apiKeyHeader(key)))
 	}
-	r.interleave(ctx, &sec, targets)
+	return targets
+}
+
+// againstBare measures what the auth scenario measures next to a bare
+// net/http handler in a process of its own (bench/bare), on loopback with
+// the same workers: GET /users/me there is the baseline, so the ratios say
+// what share of a bare handler's throughput gatehouse serves. Notes keep
+// the ratios to /healthz of the auth scenario.
+func (r *runner) againstBare(ctx context.Context) section {
+	sec := section{
+		Scenario: "bare",
+		Title:    "GET /healthz and GET /users/me by bearer JWT and by X-API-Key, compared with GET /users/me on a bare net/http handler (bench/bare, its own process)",
+		Baseline: nameBare,
+	}
+	if r.bare == "" {
+		sec.Skipped = "no bare handler"
+		return sec
+	}
+	r.interleave(ctx, &sec, append([]load.Target{bareTarget(r.bare)}, r.authTargets(ctx, &sec)...))
+	sec.ratioNotes([2]string{nameMeBearer, nameHealthz}, [2]string{nameMeAPIKey, nameHealthz})
 	return sec
+}
+
+// ratioNotes adds a note "a / b = ratio" for each pair of targets measured.
+func (s *section) ratioNotes(pairs ...[2]string) {
+	rps := map[string]float64{}
+	for _, res := range s.Results {
+		rps[res.Name] = res.RPS
+	}
+	for _, p := range pairs {
+		if _, measured := rps[p[0]]; measured && rps[p[1]] > 0 {
+			s.notef("%s / %s = %.3f", p[0], p[1], rps[p[0]]/rps[p[1]])
+		}
+	}
 }
 
 // limits compares GET /users/me on the server without request limits (the
@@ -232,15 +280,7 @@ func (r *runner) limits(ctx context.Context) section {
 	// Baseline first: off-bearer, on-bearer, off-key, on-key.
 	targets = []load.Target{targets[0], targets[2], targets[1], targets[3]}
 	r.interleave(ctx, &sec, targets)
-	rps := map[string]float64{}
-	for _, res := range sec.Results {
-		rps[res.Name] = res.RPS
-	}
-	for _, p := range [][2]string{{nameLimitsOnBearer, nameLimitsOffBearer}, {nameLimitsOnAPIKey, nameLimitsOffAPIKey}} {
-		if rps[p[1]] > 0 {
-			sec.notef("%s / %s = %.3f", p[0], p[1], rps[p[0]]/rps[p[1]])
-		}
-	}
+	sec.ratioNotes([2]string{nameLimitsOnBearer, nameLimitsOffBearer}, [2]string{nameLimitsOnAPIKey, nameLimitsOffAPIKey})
 	return sec
 }
 

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/bench/internal/proc"
 )
 
 // benchUser is the user the benchmark creates and logs in as.
 const benchUser = "bench"
 
-// cliFunc runs one gatehouse CLI command; see server.cli.
+// cliFunc runs one gatehouse CLI command; see proc.Server.CLI.
 type cliFunc func(ctx context.Context, stdin string, args ...string) ([]byte, error)
 
 // memo remembers the outcome of one setup step, success or failure, so
@@ -53,7 +55,7 @@ type fixture struct {
 }
 
 func newFixture(base string, cli cliFunc, client *http.Client) *fixture {
-	return &fixture{base: base, cli: cli, http: client, password: "bench-" + randomHex(16)}
+	return &fixture{base: base, cli: cli, http: client, password: "bench-" + proc.RandomHex(16)}
 }
 
 // ensureUser runs `gatehouse user create bench --password-stdin --scopes

@@ -7,35 +7,19 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/rest"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// apiKeyJSON is the `apikey create --json` shape (SPEC §2).
-type apiKeyJSON struct {
-	ID         string     `json:"id"`
-	Key        string     `json:"key,omitempty"`
-	Prefix     string     `json:"prefix"`
-	Name       string     `json:"name"`
-	User       string     `json:"user"`
-	Scopes     []string   `json:"scopes"`
-	RateLimit  string     `json:"rate_limit,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-	GraceEnds  *time.Time `json:"old_key_valid_until,omitempty"`
-}
-
-func toKeyJSON(k store.APIKey, user string) apiKeyJSON {
-	sc := k.Scopes
-	if sc == nil {
-		sc = []string{}
+// printKey prints the view of k, with its owner's username.
+func (e *env) printKey(ctx context.Context, m *service.Manager, k store.APIKey) error {
+	views, err := rest.APIKeys(ctx, m, []store.APIKey{k})
+	if err != nil {
+		return err
 	}
-	return apiKeyJSON{ID: k.ID, Prefix: k.Prefix, Name: k.Name, User: user, Scopes: sc, RateLimit: k.RateLimit,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
-		GraceEnds: k.PrevExpiresAt}
+	return e.printJSON(views[0])
 }
 
 func fmtTime(t *time.Time) string {
@@ -70,23 +54,21 @@ func (e *env) apikeyCommand() *cobra.Command {
 			if user == "" {
 				return fmt.Errorf("--user is required")
 			}
-			in := manage.NewAPIKey{Owner: user, Name: name, Scopes: scopesFlag(cmd), RateLimit: rate}
+			in := service.NewAPIKey{Owner: user, Name: name, Scopes: scopesFlag(cmd), RateLimit: rate}
 			if expires != "" {
-				d, err := manage.ParseDuration(expires)
+				d, err := service.ParseDuration(expires)
 				if err != nil || d == 0 {
 					return fmt.Errorf("--expires %q: want a duration such as 90d or 12h", expires)
 				}
 				in.ExpiresIn = d
 			}
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				k, err := s.Manager().CreateAPIKey(ctx, manage.CLI(), in)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				k, err := m.CreateAPIKey(ctx, audit.CLI(), in)
 				if err != nil {
 					return err
 				}
-				out := toKeyJSON(k.APIKey, k.Username)
-				out.Key = k.Secret
 				if jsonFlag(cmd) {
-					return e.printJSON(out)
+					return e.printJSON(rest.NewCreatedAPIKey(k))
 				}
 				fmt.Fprintf(e.stdout, "API key %s created for %s (scopes: %s, expires: %s)\n\n  %s\n\n"+
 					"This is the only time the key is shown: store it now.\n",
@@ -107,30 +89,22 @@ func (e *env) apikeyCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			user, _ := cmd.Flags().GetString("user")
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				ks, err := s.Manager().ListAPIKeys(ctx, user, "", 0)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				ks, err := m.ListAPIKeys(ctx, user, "", 0)
 				if err != nil {
 					return err
 				}
-				ids := make([]string, len(ks))
-				for i, k := range ks {
-					ids[i] = k.UserID
-				}
-				names, err := s.Manager().Usernames(ctx, ids...)
+				views, err := rest.APIKeys(ctx, m, ks)
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					out := make([]apiKeyJSON, len(ks))
-					for i, k := range ks {
-						out[i] = toKeyJSON(k, names[k.UserID])
-					}
-					return e.printJSON(out)
+					return e.printJSON(views)
 				}
 				now := time.Now()
 				rows := make([][]string, len(ks))
 				for i, k := range ks {
-					rows[i] = []string{k.ID, k.Prefix + "…", k.Name, names[k.UserID], orDash(store.JoinScopes(k.Scopes)),
+					rows[i] = []string{k.ID, k.Prefix + "…", k.Name, views[i].User, orDash(store.JoinScopes(k.Scopes)),
 						keyStatus(k, now), k.CreatedAt.Format(time.RFC3339), fmtTime(k.ExpiresAt), fmtTime(k.LastUsedAt)}
 				}
 				e.table([]string{"ID", "PREFIX", "NAME", "USER", "SCOPES", "STATUS", "CREATED", "EXPIRES", "LAST USED"}, rows)
@@ -145,13 +119,13 @@ func (e *env) apikeyCommand() *cobra.Command {
 		Short: "revoke an API key at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				k, err := s.Manager().RevokeAPIKey(ctx, manage.CLI(), args[0], "")
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				k, err := m.RevokeAPIKey(ctx, audit.CLI(), args[0], "")
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(toKeyJSON(k, ""))
+					return e.printKey(ctx, m, k)
 				}
 				fmt.Fprintf(e.stdout, "API key %s revoked\n", k.ID)
 				return nil
@@ -165,19 +139,21 @@ func (e *env) apikeyCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			graceS, _ := cmd.Flags().GetString("grace")
-			grace, err := manage.ParseDuration(graceS)
+			grace, err := service.ParseDuration(graceS)
 			if err != nil {
 				return fmt.Errorf("--grace: %w", err)
 			}
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				k, err := s.Manager().RotateAPIKey(ctx, manage.CLI(), args[0], grace)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				k, err := m.RotateAPIKey(ctx, audit.CLI(), args[0], grace)
 				if err != nil {
 					return err
 				}
-				out := toKeyJSON(k.APIKey, "")
-				out.Key = k.Secret
 				if jsonFlag(cmd) {
-					return e.printJSON(out)
+					names, err := m.Usernames(ctx, k.UserID)
+					if err != nil {
+						return err
+					}
+					return e.printJSON(rest.NewRotatedAPIKey(k, names[k.UserID]))
 				}
 				fmt.Fprintf(e.stdout, "API key %s rotated; the old secret works until %s\n\n  %s\n\n"+
 					"This is the only time the new key is shown: store it now.\n", k.ID, fmtTime(k.PrevExpiresAt), k.Secret)
@@ -196,13 +172,13 @@ func (e *env) apikeyCommand() *cobra.Command {
 			if rate == "default" {
 				rate = ""
 			}
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				k, err := s.Manager().SetAPIKeyRateLimit(ctx, manage.CLI(), args[0], "", rate)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				k, err := m.SetAPIKeyRateLimit(ctx, audit.CLI(), args[0], "", rate)
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(toKeyJSON(k, ""))
+					return e.printKey(ctx, m, k)
 				}
 				shown := k.RateLimit
 				if shown == "" {

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestAPIKeyCreateScopes checks issue 13 item 4 on the command line:
-// `--scopes ""` is a key with no scopes; only leaving the flag out gives
-// the owner's scopes.
+// TestAPIKeyCreateScopes checks on the command line that `--scopes ""`
+// is a key with no scopes; only leaving the flag out gives the owner's
+// scopes.
 func TestAPIKeyCreateScopes(t *testing.T) {
 	c := newCLI(t)
 	c.run("pass-word-1\n", "user", "create", "root", "--password-stdin", "--scopes", "read write", "--admin")

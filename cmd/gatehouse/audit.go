@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/rest"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -36,15 +36,15 @@ RFC 3339 time. Users and clients are named beside their ids.`,
 				t    *time.Time
 			}{{"since", &f.Since}, {"until", &f.Until}} {
 				if s, _ := cmd.Flags().GetString(b.name); s != "" {
-					t, err := manage.ParseTimeBound("--"+b.name, s, now)
+					t, err := service.ParseTimeBound("--"+b.name, s, now)
 					if err != nil {
 						return err
 					}
 					*b.t = t
 				}
 			}
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				evs, err := s.Manager().ListAudit(ctx, f)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				evs, err := m.ListAudit(ctx, f)
 				if err != nil {
 					return err
 				}
@@ -53,7 +53,7 @@ RFC 3339 time. Users and clients are named beside their ids.`,
 				}
 				if jsonFlag(cmd) {
 					if evs == nil {
-						evs = []manage.AuditEntry{}
+						evs = []rest.AuditEntry{}
 					}
 					return e.printJSON(evs)
 				}
@@ -80,8 +80,8 @@ RFC 3339 time. Users and clients are named beside their ids.`,
 		Short: "check the audit log's hash chain and its stored head for edited, deleted or added events; says how many it checked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				rep, err := s.Manager().VerifyAudit(ctx)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				rep, err := m.VerifyAudit(ctx)
 				if err != nil {
 					return err
 				}
@@ -106,12 +106,12 @@ RFC 3339 time. Users and clients are named beside their ids.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			older, _ := cmd.Flags().GetString("older-than")
-			d, err := manage.ParseDuration(older)
+			d, err := service.ParseDuration(older)
 			if err != nil || d <= 0 {
 				return fmt.Errorf("--older-than %q: want a duration such as 365d", older)
 			}
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				n, err := s.Manager().PruneAudit(ctx, time.Now().Add(-d))
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				n, err := m.PruneAudit(ctx, time.Now().Add(-d))
 				if err != nil {
 					return err
 				}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
@@ -80,7 +80,7 @@ func TestAuditCommandFiltersAndOrder(t *testing.T) {
 			t.Fatalf("alice's login = %d", res.StatusCode)
 		}
 
-		var byAlice []manage.AuditEntry
+		var byAlice []service.AuditEntry
 		c.mustJSON("", &byAlice, "audit", "--actor", "alice")
 		if len(byAlice) == 0 {
 			t.Fatal("audit --actor alice found nothing: a username must be accepted")
@@ -91,7 +91,7 @@ func TestAuditCommandFiltersAndOrder(t *testing.T) {
 			}
 		}
 
-		var created []manage.AuditEntry
+		var created []service.AuditEntry
 		c.mustJSON("", &created, "audit", "--action", "user.created", "--reverse")
 		var names []string
 		for _, e := range created {
@@ -104,7 +104,7 @@ func TestAuditCommandFiltersAndOrder(t *testing.T) {
 			t.Errorf("audit table = %q, want the username beside the id", out)
 		}
 
-		var all, newest, reversed []manage.AuditEntry
+		var all, newest, reversed []service.AuditEntry
 		c.mustJSON("", &all, "audit")
 		c.mustJSON("", &newest, "audit", "--limit", "2")
 		c.mustJSON("", &reversed, "audit", "--limit", "2", "--reverse")

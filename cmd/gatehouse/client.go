@@ -5,46 +5,20 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/rest"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// clientJSON is the `client create --json` shape (SPEC §2).
-type clientJSON struct {
-	ClientID     string    `json:"client_id"`
-	ClientSecret string    `json:"client_secret,omitempty"`
-	Name         string    `json:"name"`
-	GrantTypes   []string  `json:"grant_types"`
-	RedirectURIs []string  `json:"redirect_uris"`
-	Public       bool      `json:"public"`
-	FirstParty   bool      `json:"first_party"`
-	Scopes       []string  `json:"scopes"`
-	CreatedAt    time.Time `json:"created_at"`
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func toClientJSON(c store.Client, secret string) clientJSON {
-	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, GrantTypes: nonNil(c.GrantTypes),
-		RedirectURIs: nonNil(c.RedirectURIs), Public: c.Public, FirstParty: c.FirstParty, Scopes: nonNil(c.Scopes),
-		CreatedAt: c.CreatedAt}
-}
-
 func (e *env) printClients(cmd *cobra.Command, single bool, cs ...store.Client) error {
 	if jsonFlag(cmd) {
-		out := make([]clientJSON, len(cs))
+		out := make([]rest.Client, len(cs))
 		for i, c := range cs {
-			out[i] = toClientJSON(c, "")
+			out[i] = rest.NewClient(c)
 		}
 		if single && len(out) == 1 {
 			return e.printJSON(out[0])
@@ -76,15 +50,15 @@ func (e *env) clientCommand() *cobra.Command {
 			}
 			uris, _ := cmd.Flags().GetStringArray("redirect-uri")
 			public, _ := cmd.Flags().GetBool("public")
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				c, err := s.Manager().CreateClient(ctx, manage.CLI(), manage.NewClient{
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				c, err := m.CreateClient(ctx, audit.CLI(), service.NewClient{
 					Name: name, GrantTypes: grants, RedirectURIs: uris, Public: public, Scopes: scopesFlag(cmd),
 				})
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(toClientJSON(c.Client, c.Secret))
+					return e.printJSON(rest.NewCreatedClient(c))
 				}
 				fmt.Fprintf(e.stdout, "client %s (%s) created\n  client_id:     %s\n", c.Name, strings.Join(c.GrantTypes, ", "), c.ID)
 				if c.Secret != "" {
@@ -105,12 +79,12 @@ func (e *env) clientCommand() *cobra.Command {
 		Short: "list clients",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
 				// The built-in first-party client is a client like any other.
-				if err := s.EnsureFirstPartyClient(ctx); err != nil {
+				if err := m.EnsureFirstPartyClient(ctx); err != nil {
 					return err
 				}
-				cs, err := s.Manager().ListClients(ctx, "", 0)
+				cs, err := m.ListClients(ctx, "", 0)
 				if err != nil {
 					return err
 				}
@@ -123,8 +97,8 @@ func (e *env) clientCommand() *cobra.Command {
 		Short: "show a client",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				c, err := s.Manager().GetClient(ctx, args[0])
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				c, err := m.GetClient(ctx, args[0])
 				if err != nil {
 					return err
 				}
@@ -137,8 +111,8 @@ func (e *env) clientCommand() *cobra.Command {
 		Short: "delete a client and revoke its tokens",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				if err := s.Manager().DeleteClient(ctx, manage.CLI(), args[0]); err != nil {
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				if err := m.DeleteClient(ctx, audit.CLI(), args[0]); err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
@@ -154,13 +128,13 @@ func (e *env) clientCommand() *cobra.Command {
 		Short: "give a confidential client a new secret (the old one stops working)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				c, err := s.Manager().RotateClientSecret(ctx, manage.CLI(), args[0])
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				c, err := m.RotateClientSecret(ctx, audit.CLI(), args[0])
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(toClientJSON(c.Client, c.Secret))
+					return e.printJSON(rest.NewCreatedClient(c))
 				}
 				fmt.Fprintf(e.stdout, "new client_secret: %s\n\nThis is the only time the secret is shown: store it now.\n", c.Secret)
 				return nil
@@ -173,16 +147,16 @@ func (e *env) clientCommand() *cobra.Command {
 			Short: short,
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-					if err := s.EnsureFirstPartyClient(ctx); err != nil {
+				return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+					if err := m.EnsureFirstPartyClient(ctx); err != nil {
 						return err
 					}
-					c, err := s.Manager().SetClientGrant(ctx, manage.CLI(), args[0], args[1], on)
+					c, err := m.SetClientGrant(ctx, audit.CLI(), args[0], args[1], on)
 					if err != nil {
 						return err
 					}
 					if jsonFlag(cmd) {
-						return e.printJSON(toClientJSON(c, ""))
+						return e.printJSON(rest.NewClient(c))
 					}
 					fmt.Fprintf(e.stdout, "client %s grants: %s\n", c.ID, strings.Join(c.GrantTypes, ", "))
 					return nil

@@ -7,7 +7,7 @@ import (
 
 // TestServePrintsAWorkingFirstAdminCommand: the command `serve` prints on
 // an empty database, run as printed (with a password on stdin), creates an
-// admin (issue 13 item 19: printed commands must work).
+// admin: a command the program prints must work.
 func TestServePrintsAWorkingFirstAdminCommand(t *testing.T) {
 	c := newCLI(t)
 	var logs lockedBuffer

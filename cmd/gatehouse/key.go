@@ -7,8 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/rest"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 func (e *env) keyCommand() *cobra.Command {
@@ -18,13 +19,17 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "list signing keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				ks, err := s.Manager().ListSigningKeys(ctx)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				ks, err := m.ListSigningKeys(ctx)
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(ks)
+					out := make([]rest.SigningKey, len(ks))
+					for i, k := range ks {
+						out[i] = rest.NewSigningKey(k)
+					}
+					return e.printJSON(out)
 				}
 				rows := make([][]string, len(ks))
 				for i, k := range ks {
@@ -40,13 +45,17 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "create a new signing key; the old one stays published until its tokens expire",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				k, err := s.Manager().RotateSigningKey(ctx, manage.CLI())
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				k, err := m.RotateSigningKey(ctx, audit.CLI())
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(map[string]any{"kid": k.ID, "alg": k.Algorithm, "activates_at": k.ActivatesAt})
+					v, err := rest.RotatedSigningKey(ctx, m, k)
+					if err != nil {
+						return err
+					}
+					return e.printJSON(v)
 				}
 				fmt.Fprintf(e.stdout, "new signing key %s (%s) signs from %s\n", k.ID, k.Algorithm, k.ActivatesAt.Format(time.RFC3339))
 				return nil
@@ -58,12 +67,12 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "withdraw a signing key: it leaves the JWKS and every token it signed is refused, on every replica",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				if err := s.Manager().RevokeSigningKey(ctx, manage.CLI(), args[0]); err != nil {
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				if err := m.RevokeSigningKey(ctx, audit.CLI(), args[0]); err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(map[string]any{"kid": args[0], "revoked": true})
+					return e.printJSON(rest.RevokedSigningKey{ID: args[0], Revoked: true})
 				}
 				fmt.Fprintf(e.stdout, "signing key %s revoked; every token it signed is refused\n", args[0])
 				return nil

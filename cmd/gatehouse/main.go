@@ -5,8 +5,11 @@
 //	gatehouse user create alice --password-stdin --scopes "read write"
 //	gatehouse apikey create --user alice --json
 //
-// Every setting is a flag and a GATEHOUSE_<NAME> environment variable;
-// secrets come only from the environment or a file.
+// Every setting is a flag and a GATEHOUSE_<NAME> environment variable,
+// taken by the commands that use it: serve takes the server's settings,
+// the commands that work on the database --database-url, --secret-file,
+// --json, their own flags and the few settings they use (config.go holds
+// the one table). Secrets come only from the environment or a file.
 package main
 
 import (
@@ -17,7 +20,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/text"
 )
 
@@ -38,7 +41,7 @@ func main() {
 // password worker if serve started it as one (and never returns then),
 // and learns this binary's path for serve to start as its worker.
 func setup() {
-	gatehouse.RunPasswordWorkerIfChild()
+	password.RunWorkerIfChild()
 	if exe, err := os.Executable(); err == nil {
 		selfExe = exe
 	}

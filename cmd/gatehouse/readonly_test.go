@@ -28,7 +28,7 @@ func dbCommands(t *testing.T) []*cobra.Command {
 		case "gatehouse", "serve", "migrate", "version", "help", "completion":
 			return
 		}
-		if c.Runnable() {
+		if c.Runnable() && !isGroup(c) {
 			out = append(out, c)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"unicode"
@@ -17,17 +16,19 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/clidb"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 func newRootCommand(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "gatehouse",
 		Short:         "gatehouse: API keys, OAuth2 and JWT access tokens for your HTTP API",
+		Version:       readVersion().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	addSettingFlags(root.PersistentFlags())
-	root.PersistentFlags().Bool("json", false, "print JSON for scripts")
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(
 		e.serveCommand(),
 		e.migrateCommand(),
@@ -38,12 +39,77 @@ func newRootCommand(e *env) *cobra.Command {
 		e.keyCommand(),
 		e.auditCommand(),
 	)
+	addFlags(root)
 	return root
+}
+
+// addFlags gives every command below c its flags from the configuration:
+// serve the server's settings, migrate what it needs, every command that
+// works on the database --database-url, --secret-file and the few
+// settings it uses, and every command but serve --json. A command group
+// refuses a subcommand it does not have.
+func addFlags(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		addFlags(sub)
+	}
+	if !c.HasParent() {
+		return
+	}
+	if c.HasSubCommands() {
+		c.Args = unknownSubcommand
+		c.SuggestionsMinimumDistance = 2 // as cobra's default for the root
+	}
+	if !c.Runnable() {
+		// A group: it shows its help, and refuses a mistyped subcommand
+		// instead of showing the help too and exiting 0.
+		c.Annotations = map[string]string{groupAnnotation: "true"}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		c.DisableFlagsInUseLine = true
+		return
+	}
+	addSettingFlags(c, c.Flags())
+	if commandName(c) != "serve" {
+		c.Flags().Bool("json", false, "print JSON for scripts")
+	}
+}
+
+// groupAnnotation marks a command that only groups subcommands.
+const groupAnnotation = "gatehouse.group"
+
+// isGroup reports whether cmd only groups subcommands.
+func isGroup(cmd *cobra.Command) bool { return cmd.Annotations[groupAnnotation] == "true" }
+
+// unknownSubcommand refuses the arguments of a command with subcommands
+// and no arguments of its own: the first one names no subcommand.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return fmt.Errorf("%s\nRun '%s --help' for usage.", msg, cmd.CommandPath())
 }
 
 func jsonFlag(cmd *cobra.Command) bool {
 	b, _ := cmd.Flags().GetBool("json")
 	return b
+}
+
+// exclusive refuses boolean flags that contradict each other when more
+// than one of them is on.
+func exclusive(cmd *cobra.Command, names ...string) error {
+	var on []string
+	for _, n := range names {
+		if b, _ := cmd.Flags().GetBool(n); b {
+			on = append(on, "--"+n)
+		}
+	}
+	if len(on) > 1 {
+		return fmt.Errorf("%s contradict each other: use one", strings.Join(on, " and "))
+	}
+	return nil
 }
 
 // createsDatabase reports whether cmd may create the database (and its
@@ -52,33 +118,42 @@ func jsonFlag(cmd *cobra.Command) bool {
 // existing database, so that one run in the wrong directory fails instead
 // of leaving a new database behind. serve and migrate create it too.
 func createsDatabase(cmd *cobra.Command) bool {
-	switch cmd.CommandPath() {
-	case "gatehouse user create", "gatehouse client create", "gatehouse key rotate":
+	switch commandName(cmd) {
+	case "user create", "client create", "key rotate":
 		return true
 	}
 	return false
 }
 
-// withServer opens the server's database for a CLI command.
-func (e *env) withServer(cmd *cobra.Command, f func(ctx context.Context, s *gatehouse.Server) error) error {
+// withManager opens the database for a command that works on it, as the
+// command's settings say, and runs f with the service layer on it; it
+// opens nothing of a server (no routes, limiters, Redis or metrics) and
+// closes the database when f returns.
+func (e *env) withManager(cmd *cobra.Command, f func(ctx context.Context, m *service.Manager) error) error {
 	cfg, err := e.loadConfig(cmd)
 	if err != nil {
 		return err
 	}
 	ctx := cmd.Context()
-	open := gatehouse.OpenExisting
-	if createsDatabase(cmd) {
-		open = gatehouse.Open
-	}
-	s, err := open(ctx, cfg)
-	if errors.Is(err, gatehouse.ErrNoDatabase) {
+	db, err := clidb.Open(ctx, toolConfig(cfg, createsDatabase(cmd)))
+	if errors.Is(err, clidb.ErrNoDatabase) {
 		return fmt.Errorf("%w (set --database-url)", err)
 	}
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	return f(ctx, s)
+	defer db.Close()
+	return f(ctx, db.Manager)
+}
+
+// toolConfig is what a command that works on the database takes of the
+// server's configuration.
+func toolConfig(cfg gatehouse.Config, create bool) clidb.Config {
+	return clidb.Config{
+		DatabaseURL: cfg.DatabaseURL, Secret: cfg.Secret, SecretFile: cfg.SecretFile, Create: create,
+		SigningAlg: cfg.SigningAlg, JWTSecret: cfg.JWTSecret, KeyPublishDelay: cfg.KeyPublishDelay,
+		APIKeyPrefix: cfg.APIKeyPrefix, MaxTokenTTL: cfg.AccessTokenTTL + cfg.ClockSkew, Logger: cfg.Logger,
+	}
 }
 
 func (e *env) printJSON(v any) error {
@@ -128,29 +203,6 @@ func (e *env) readPassword(fromStdin bool, prompt string) (string, error) {
 		return "", errors.New("passwords do not match")
 	}
 	return string(b), nil
-}
-
-func (e *env) versionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version()
-			if jsonFlag(cmd) {
-				return e.printJSON(map[string]string{"version": v})
-			}
-			fmt.Fprintln(e.stdout, "gatehouse", v)
-			return nil
-		},
-	}
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
 
 func (e *env) migrateCommand() *cobra.Command {

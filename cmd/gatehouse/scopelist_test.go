@@ -8,9 +8,9 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// TestListFlagsSplitOnCommasAndSpaces checks issue 13 item 18: every list
-// flag of the CLI takes a space- or comma-separated list alike, so that
-// `--scopes read,write` is two scopes, not one named "read,write".
+// TestListFlagsSplitOnCommasAndSpaces: every list flag of the CLI takes a
+// space- or comma-separated list alike, so that `--scopes read,write` is
+// two scopes, not one named "read,write".
 func TestListFlagsSplitOnCommasAndSpaces(t *testing.T) {
 	c := newCLI(t)
 	var u struct{ Scopes []string }
@@ -41,9 +41,10 @@ func TestCIDRListSettingsSplitOnCommasAndSpaces(t *testing.T) {
 	want := []string{"10.0.0.0/8", "192.168.0.0/16"}
 	for _, flag := range []string{"trusted-proxies", "metrics-allow"} {
 		for _, v := range []string{"10.0.0.0/8,192.168.0.0/16", "10.0.0.0/8 192.168.0.0/16", "10.0.0.0/8, 192.168.0.0/16"} {
-			i := slices.IndexFunc(settings, func(s setting) bool { return s.flag == flag })
+			table := settingTable()
+			i := slices.IndexFunc(table, func(s setting) bool { return s.name == flag })
 			var cfg gatehouse.Config
-			if err := settings[i].apply(&cfg, v); err != nil {
+			if err := table[i].apply(&cfg, v); err != nil {
 				t.Fatalf("--%s %q: %v", flag, v, err)
 			}
 			got := cfg.TrustedProxies

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/password"
 )
 
 func (e *env) serveCommand() *cobra.Command {
@@ -25,16 +26,20 @@ func (e *env) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return (&serveMain{cfg: cfg, out: e}).Run(cmd.Context())
+			return (&serveMain{cfg: cfg, out: e, worker: e.passwordWorker(cmd)}).Run(cmd.Context())
 		},
 	}
 }
 
 // serveMain runs the server until ctx ends, then shuts down gracefully.
 type serveMain struct {
-	cfg   gatehouse.Config
-	out   *env
-	ready func(addr string) // tests learn the bound address here
+	cfg gatehouse.Config
+	out *env
+	// worker is the program to run as the password worker ("" hashes in
+	// the server process): this binary, which main makes a worker when
+	// started as one (setup).
+	worker string
+	ready  func(addr string) // tests learn the bound address here
 }
 
 // defaultGCPercent is the garbage collector's target (GOGC) that serve runs
@@ -63,6 +68,19 @@ func tuneGC(getenv func(string) string) string {
 func (m *serveMain) Run(ctx context.Context) error {
 	log := m.cfg.Logger
 	gogc := tuneGC(m.out.getenv)
+	if m.worker != "" {
+		// Hashing in a child process keeps argon2id's memory, page faults
+		// and garbage collection away from the goroutines that answer
+		// requests. A worker that cannot start leaves hashing here.
+		w, err := password.StartWorker(password.WorkerConfig{Path: m.worker, Logger: log})
+		if err != nil {
+			log.Error("password worker did not start; hashing passwords in the server process", "err", err)
+		} else {
+			log.Info("password worker started", "pid", w.PID())
+			defer w.Close() // after the server: its last login may still be hashing
+			ctx = password.WithWorker(ctx, w)
+		}
+	}
 	srv, err := gatehouse.New(ctx, m.cfg)
 	if err != nil {
 		return err
@@ -82,10 +100,7 @@ func (m *serveMain) Run(ctx context.Context) error {
 	}
 	cfg := srv.Config()
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", storeKind(cfg.DatabaseURL), "gogc", gogc)
-	if has, err := srv.Manager().HasUsers(ctx); err == nil && !has {
-		fmt.Fprintf(m.out.stderr, "\nNo users yet. Create the first admin with:\n\n"+
-			"  gatehouse user create admin --admin --password-stdin\n\n")
-	}
+	m.firstAdminHint(ctx, srv)
 	if m.ready != nil {
 		m.ready(ln.Addr().String())
 	}
@@ -105,6 +120,15 @@ func (m *serveMain) Run(ctx context.Context) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// firstAdminHint prints how to create the first admin when there is no
+// user yet.
+func (m *serveMain) firstAdminHint(ctx context.Context, srv *gatehouse.Server) {
+	if has, err := srv.Admin().HasUsers(ctx); err == nil && !has {
+		fmt.Fprintf(m.out.stderr, "\nNo users yet. Create the first admin with:\n\n"+
+			"  gatehouse user create admin --admin --password-stdin\n\n")
+	}
 }
 
 func storeKind(url string) string {

@@ -8,38 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/rest"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// userJSON is the `user ... --json` shape.
-type userJSON struct {
-	ID        string    `json:"id"`
-	Username  string    `json:"username"`
-	Scopes    []string  `json:"scopes"`
-	Admin     bool      `json:"admin"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	// LockedUntil is null unless failed logins on the account are being
-	// throttled (`user unlock` ends it).
-	LockedUntil *time.Time `json:"locked_until"`
-}
-
-func toUserJSON(u store.User) userJSON {
-	sc := u.Scopes
-	if sc == nil {
-		sc = []string{}
-	}
-	return userJSON{ID: u.ID, Username: u.Username, Scopes: sc, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt,
-		LockedUntil: manage.LockedUntil(u, time.Now())}
-}
-
 func (e *env) printUsers(cmd *cobra.Command, us ...store.User) error {
 	if jsonFlag(cmd) {
-		out := make([]userJSON, len(us))
+		now := time.Now()
+		out := make([]rest.User, len(us))
 		for i, u := range us {
-			out[i] = toUserJSON(u)
+			out[i] = rest.NewUser(u, now)
 		}
 		if cmd.Name() != "list" && len(out) == 1 {
 			return e.printJSON(out[0])
@@ -49,7 +29,7 @@ func (e *env) printUsers(cmd *cobra.Command, us ...store.User) error {
 	rows := make([][]string, len(us))
 	for i, u := range us {
 		locked := "-"
-		if t := manage.LockedUntil(u, time.Now()); t != nil {
+		if t := service.LockedUntil(u, time.Now()); t != nil {
 			locked = t.Format(time.RFC3339)
 		}
 		rows[i] = []string{u.ID, u.Username, orDash(store.JoinScopes(u.Scopes)), strconv.FormatBool(u.Admin),
@@ -70,7 +50,10 @@ func (e *env) userCommand() *cobra.Command {
 			fromStdin, _ := cmd.Flags().GetBool("password-stdin")
 			noPassword, _ := cmd.Flags().GetBool("no-password")
 			admin, _ := cmd.Flags().GetBool("admin")
-			if _, err := manage.NewUsername(args[0]); err != nil {
+			if err := exclusive(cmd, "no-password", "password-stdin"); err != nil {
+				return err
+			}
+			if _, err := service.NewUsername(args[0]); err != nil {
 				return err
 			}
 			var pw string
@@ -80,8 +63,8 @@ func (e *env) userCommand() *cobra.Command {
 					return err
 				}
 			}
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				u, err := s.Manager().CreateUser(ctx, manage.CLI(), manage.NewUser{
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				u, err := m.CreateUser(ctx, audit.CLI(), service.NewUser{
 					Username: args[0], Password: pw, Scopes: scopesFlag(cmd), Admin: admin,
 				})
 				if err != nil {
@@ -101,8 +84,8 @@ func (e *env) userCommand() *cobra.Command {
 		Short: "list users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				us, err := s.Manager().ListUsers(ctx, "", 0)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				us, err := m.ListUsers(ctx, "", 0)
 				if err != nil {
 					return err
 				}
@@ -116,8 +99,8 @@ func (e *env) userCommand() *cobra.Command {
 		Short: "show a user",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				u, err := s.Manager().FindUser(ctx, args[0])
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				u, err := m.FindUser(ctx, args[0])
 				if err != nil {
 					return err
 				}
@@ -132,8 +115,8 @@ func (e *env) userCommand() *cobra.Command {
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-					u, err := s.Manager().SetDisabled(ctx, manage.CLI(), args[0], disabled)
+				return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+					u, err := m.SetDisabled(ctx, audit.CLI(), args[0], disabled)
 					if err != nil {
 						return err
 					}
@@ -153,13 +136,13 @@ func (e *env) userCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-				u, err := s.Manager().SetPassword(ctx, manage.CLI(), args[0], pw)
+			return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+				u, err := m.SetPassword(ctx, audit.CLI(), args[0], pw)
 				if err != nil {
 					return err
 				}
 				if jsonFlag(cmd) {
-					return e.printJSON(toUserJSON(u))
+					return e.printJSON(rest.NewUser(u, time.Now()))
 				}
 				fmt.Fprintf(e.stdout, "password of %s changed\n", u.Username)
 				return nil
@@ -171,18 +154,18 @@ func (e *env) userCommand() *cobra.Command {
 	// userAction is a command NAME that runs one manager operation on a
 	// user and says done (or prints the user with --json).
 	userAction := func(use, short, long, done string,
-		action func(*manage.Manager, context.Context, manage.Actor, string) (store.User, error)) *cobra.Command {
+		action func(*service.Manager, context.Context, audit.Actor, string) (store.User, error)) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " NAME", Short: short, Long: long,
 			Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return e.withServer(cmd, func(ctx context.Context, s *gatehouse.Server) error {
-					u, err := action(s.Manager(), ctx, manage.CLI(), args[0])
+				return e.withManager(cmd, func(ctx context.Context, m *service.Manager) error {
+					u, err := action(m, ctx, audit.CLI(), args[0])
 					if err != nil {
 						return err
 					}
 					if jsonFlag(cmd) {
-						return e.printJSON(toUserJSON(u))
+						return e.printJSON(rest.NewUser(u, time.Now()))
 					}
 					fmt.Fprintf(e.stdout, "%s %s\n", u.Username, done)
 					return nil
@@ -191,12 +174,12 @@ func (e *env) userCommand() *cobra.Command {
 		}
 	}
 	logout := userAction("logout", "log a user out everywhere: revoke every token issued so far", "", "logged out everywhere",
-		(*manage.Manager).Logout)
+		(*service.Manager).Logout)
 	unlock := userAction("unlock", "end the throttling of a user's failed logins (every address's lock and the slow-down)",
 		"End the throttling of a user's failed logins: the lock of every address that failed too often and\n"+
 			"the account's slow-down, on every running server within a second. `user enable` and `user passwd`\n"+
 			"do this too.", "unlocked",
-		(*manage.Manager).Unlock)
+		(*service.Manager).Unlock)
 
 	cmd.AddCommand(create, list, show,
 		setDisabled("disable", "disable a user: refuse logins and revoke their tokens", true),

@@ -118,13 +118,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 // seed creates the tutorial's user and an API key once; it returns the
 // key when it made one.
 func (a *app) seed(ctx context.Context) (string, error) {
-	if _, err := a.srv.LookupUser(ctx, demoUser); err == nil {
+	admin := a.srv.Admin()
+	if _, err := admin.User(ctx, demoUser); err == nil {
 		return "", nil
 	}
-	if _, err := a.srv.CreateUser(ctx, demoUser, demoPassword, []string{"me", "items:read"}, false); err != nil {
+	if _, err := admin.CreateUser(ctx, gatehouse.NewUser{Username: demoUser, Password: demoPassword, Scopes: []string{"me", "items:read"}}); err != nil {
 		return "", err
 	}
-	_, key, err := a.srv.CreateAPIKey(ctx, demoUser, "quickstart", nil, 0)
+	_, key, err := admin.CreateAPIKey(ctx, gatehouse.NewAPIKey{Owner: demoUser, Name: "quickstart"})
 	return key, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/shelltest"
 )
 
 // mustStart seeds and serves the app until the test ends; it returns the
@@ -107,12 +108,18 @@ func TestPrintedCommands(t *testing.T) {
 	printUsage(&out, hs.URL, key)
 	n := 0
 	for line := range strings.Lines(out.String()) {
-		words := shellWords(t, line)
+		words, err := shelltest.Words(line, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(words) == 0 || words[0] != "curl" {
 			continue
 		}
 		n++
-		req := curlRequest(t, words[1:])
+		req, err := shelltest.CurlRequest(t.Context(), words[1:])
+		if err != nil {
+			t.Fatal(err)
+		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -126,76 +133,4 @@ func TestPrintedCommands(t *testing.T) {
 	if n != 2 {
 		t.Errorf("printed %d curl commands, want 2:\n%s", n, out.String())
 	}
-}
-
-// shellWords splits a command line into words as a POSIX shell would for
-// the subset printUsage writes: blanks separate words, single quotes
-// quote.
-func shellWords(t *testing.T, line string) []string {
-	t.Helper()
-	var words []string
-	var w strings.Builder
-	in, quoted := false, false
-	for _, r := range line {
-		switch {
-		case r == '\'':
-			quoted, in = !quoted, true
-		case !quoted && (r == ' ' || r == '\t' || r == '\n'):
-			if in {
-				words = append(words, w.String())
-				w.Reset()
-				in = false
-			}
-		default:
-			w.WriteRune(r)
-			in = true
-		}
-	}
-	if quoted {
-		t.Fatalf("unbalanced quote in %q", line)
-	}
-	if in {
-		words = append(words, w.String())
-	}
-	return words
-}
-
-// curlRequest builds the request of curl's arguments -s, -d DATA (a form
-// POST) and -H HEADER, followed by the URL; any other option fails.
-func curlRequest(t *testing.T, args []string) *http.Request {
-	t.Helper()
-	var data *string
-	hdr := http.Header{}
-	for len(args) > 1 {
-		switch args[0] {
-		case "-s":
-			args = args[1:]
-		case "-d":
-			data = &args[1]
-			args = args[2:]
-		case "-H":
-			k, v, ok := strings.Cut(args[1], ":")
-			if !ok {
-				t.Fatalf("curl -H %q: not a header", args[1])
-			}
-			hdr.Add(k, strings.TrimSpace(v))
-			args = args[2:]
-		default:
-			t.Fatalf("curl option %q is not understood by this test", args[0])
-		}
-	}
-	if len(args) != 1 {
-		t.Fatalf("curl arguments end without a URL")
-	}
-	method, body := http.MethodGet, io.Reader(nil)
-	if data != nil {
-		method, body = http.MethodPost, strings.NewReader(*data)
-		hdr.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends
-	}
-	req, err := http.NewRequest(method, args[0], body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header = hdr
-	return req
 }

@@ -106,6 +106,25 @@ func KnownResult(s string) bool { return s == ResultSuccess || s == ResultFailur
 // boundary so that one request cannot bloat the log.
 const MaxFieldLen = 512
 
+// Actor says who asked for what an event records: the user, client or API
+// key ("apikey:<id>"), "cli" for the command line, and the request it came
+// in (client address, User-Agent, request id) when there was one.
+type Actor struct {
+	ID        string
+	IP        string
+	UserAgent string
+	RequestID string
+}
+
+// CLI is the actor of commands run on the server's machine.
+func CLI() Actor { return Actor{ID: "cli"} }
+
+// Event returns the event of a's action on target.
+func (a Actor) Event(action Action, target, result, reason string) Event {
+	return Event{Action: action, Actor: a.ID, Target: target, IP: a.IP, UserAgent: a.UserAgent,
+		RequestID: a.RequestID, Result: result, Reason: reason}
+}
+
 // Event is one security event as callers describe it. The [Recorder] adds
 // the time; the store adds the sequence number and the chain hashes.
 //
@@ -269,10 +288,19 @@ func (r *Recorder) now() time.Time {
 // fields are made storable with [text.Clip]: invalid UTF-8 and NUL bytes
 // become U+FFFD, and fields longer than [MaxFieldLen] are cut on a
 // character boundary, so every backend stores the same text and a
-// hostile User-Agent cannot keep an event out of the log. It returns an error when
-// the action is empty or the store write fails; the log line is written
-// either way, so a database outage still leaves a trace.
-func (r *Recorder) Record(ctx context.Context, e Event) error {
+// hostile User-Agent cannot keep an event out of the log. The log line is
+// written either way, at error level with the cause when the event could
+// not be stored, so a database outage still leaves a trace; an audit write
+// never fails the operation it describes. A nil Recorder records nothing.
+func (r *Recorder) Record(ctx context.Context, e Event) {
+	if r != nil {
+		_, _ = r.record(ctx, e)
+	}
+}
+
+// Append is [Recorder.Record] for a caller that must not go on unless the
+// event was stored (the anchor a prune writes first).
+func (r *Recorder) Append(ctx context.Context, e Event) error {
 	_, err := r.record(ctx, e)
 	return err
 }

@@ -49,7 +49,7 @@ var t0 = time.Date(2030, 5, 6, 12, 0, 0, 123_456_789, time.UTC)
 
 func mustRecord(t testing.TB, r *Recorder, e Event) {
 	t.Helper()
-	if err := r.Record(t.Context(), e); err != nil {
+	if err := r.Append(t.Context(), e); err != nil {
 		t.Fatalf("Record(%s) error = %v", e.Action, err)
 	}
 }
@@ -152,7 +152,7 @@ func TestRecordAndList(t *testing.T) {
 func TestRecordValidatesAndClips(t *testing.T) {
 	db := sqlstoretest.NewSQLite(t)
 	rec := &Recorder{Store: db}
-	if err := rec.Record(t.Context(), Event{Target: "x"}); err == nil {
+	if err := rec.Append(t.Context(), Event{Target: "x"}); err == nil {
 		t.Error("Record without an action: error = nil")
 	}
 	long := strings.Repeat("é", MaxFieldLen) // 2 bytes per rune
@@ -176,7 +176,7 @@ func (failingLog) AppendAudit(context.Context, store.AuditEvent, func(store.Audi
 func TestRecordStoreFailureStillLogs(t *testing.T) {
 	var buf bytes.Buffer
 	rec := &Recorder{Store: failingLog{}, Logger: slog.New(slog.NewTextHandler(&buf, nil))}
-	err := rec.Record(t.Context(), Event{Action: LoginFailed, Target: "bob"})
+	err := rec.Append(t.Context(), Event{Action: LoginFailed, Target: "bob"})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Record() error = %v, want the store's error", err)
 	}
@@ -186,7 +186,7 @@ func TestRecordStoreFailureStillLogs(t *testing.T) {
 	// Without a store the recorder only logs.
 	buf.Reset()
 	logOnly := &Recorder{Logger: slog.New(slog.NewTextHandler(&buf, nil))}
-	if err := logOnly.Record(t.Context(), Event{Action: LoginSucceeded}); err != nil || !strings.Contains(buf.String(), "msg=audit") {
+	if err := logOnly.Append(t.Context(), Event{Action: LoginSucceeded}); err != nil || !strings.Contains(buf.String(), "msg=audit") {
 		t.Errorf("log-only Record() = %v, log %q", err, buf.String())
 	}
 }

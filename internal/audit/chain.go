@@ -422,7 +422,7 @@ func Prune(ctx context.Context, rec *Recorder, before time.Time) (int64, error) 
 	}
 	reason := fmt.Sprintf("%s%d %s%s before=%s count=%d",
 		anchorSeqKey, k.seq, anchorKey, hex.EncodeToString(k.hash), cut.Format(time.RFC3339Nano), k.count)
-	if err := rec.Record(ctx, Event{Action: AuditPruned, Target: "audit", Result: ResultSuccess, Reason: reason}); err != nil {
+	if err := rec.Append(ctx, Event{Action: AuditPruned, Target: "audit", Result: ResultSuccess, Reason: reason}); err != nil {
 		return 0, fmt.Errorf("prune audit log: %w", err)
 	}
 	n, err := log.PruneAudit(ctx, cut)

@@ -96,7 +96,7 @@ func TestGroupCommitSurvivesAPoisonedEvent(t *testing.T) {
 		errs := make([]error, len(reasons))
 		for i, reason := range reasons {
 			wg.Go(func() {
-				errs[i] = rec.Record(ctx, Event{Action: LoginFailed, Target: "t", Result: ResultFailure, Reason: reason})
+				errs[i] = rec.Append(ctx, Event{Action: LoginFailed, Target: "t", Result: ResultFailure, Reason: reason})
 			})
 		}
 		waitQueued(t, rec, len(reasons)) // all queued behind the held batch: one batch
@@ -174,12 +174,12 @@ func TestGroupCommitRetryStopsWhenTheStoreIsDown(t *testing.T) {
 	log := &downLog{hold: make(chan struct{})}
 	rec := &Recorder{Store: log, Now: func() time.Time { return t0 }}
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = rec.Record(t.Context(), Event{Action: UserCreated}) })
+	wg.Go(func() { _ = rec.Append(t.Context(), Event{Action: UserCreated}) })
 	waitQueued(t, rec, 0)
 	const n = 50
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = rec.Record(t.Context(), Event{Action: LoginFailed}) })
+		wg.Go(func() { errs[i] = rec.Append(t.Context(), Event{Action: LoginFailed}) })
 	}
 	waitQueued(t, rec, n)
 	close(log.hold)

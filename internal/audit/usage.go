@@ -147,7 +147,7 @@ func (a *UsageAggregator) Flush(ctx context.Context) error {
 	if a.Recorder != nil {
 		for _, p := range batch {
 			for _, b := range p.buckets {
-				err := a.Recorder.Record(ctx, Event{
+				err := a.Recorder.Append(ctx, Event{
 					Action: APIKeyUsed,
 					Actor:  p.id,
 					Target: p.id,

@@ -10,14 +10,14 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/httpmw"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/text"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -31,10 +31,10 @@ const DefaultSessionTTL = 12 * time.Hour
 // wiring; Store, Manager, Issuer and Key are required.
 type Handler struct {
 	Store   store.Store
-	Manager *manage.Manager
+	Manager *service.Manager
 	// Throttle is the login throttle shared with the password grant; nil
 	// means none.
-	Throttle manage.LoginThrottle
+	Throttle service.LoginThrottle
 	Audit    *audit.Recorder
 	Logger   *slog.Logger
 
@@ -51,43 +51,18 @@ type Handler struct {
 	SessionTTL time.Duration
 	// MaxBody bounds a POST body (default [MaxRequestBytes] plus room for
 	// the credentials).
-	MaxBody   int64
-	Now       func() time.Time
-	ActorFrom func(r *http.Request) manage.Actor
-
-	once  sync.Once
-	pages *pages
-	// lastSweep is when expired codes were last deleted (Unix seconds).
-	lastSweep atomic.Int64
+	MaxBody int64
+	Now     func() time.Time
 }
 
-// Expired codes are deleted at most once per sweepInterval, by the request
-// that issues a code, once they have been expired for codeRetention: a
-// replay within that time is still recognised (and revokes the tokens
-// issued from the code); later it is simply an unknown code.
-const (
-	sweepInterval = time.Minute
-	codeRetention = time.Hour
-)
-
-// sweep deletes long-expired codes when it is time to.
-func (h *Handler) sweep(ctx context.Context, now time.Time) {
-	last := h.lastSweep.Load()
-	if now.Unix()-last < int64(sweepInterval/time.Second) || !h.lastSweep.CompareAndSwap(last, now.Unix()) {
-		return
-	}
-	if _, err := h.Store.DeleteExpiredAuthCodes(ctx, now.Add(-codeRetention)); err != nil && h.Logger != nil {
-		h.Logger.WarnContext(ctx, "delete expired authorization codes", "err", err)
-	}
-}
-
-// Mount registers GET and POST /oauth2/authorize. POST carries either an
+// Routes returns GET and POST /oauth2/authorize. POST carries either an
 // authorization request (OIDC Core §3.1.2.1) or, with a step field, the
 // login and consent forms.
-func (h *Handler) Mount(mux *http.ServeMux) {
-	h.once.Do(func() { h.pages = loadPages() })
-	mux.HandleFunc("GET /oauth2/authorize", h.handleGet)
-	mux.HandleFunc("POST /oauth2/authorize", h.handlePost)
+func (h *Handler) Routes() []route.Route {
+	return []route.Route{
+		route.Func("GET", "/oauth2/authorize", h.handleGet).Advertised("authorization_endpoint"),
+		route.Func("POST", "/oauth2/authorize", h.handlePost),
+	}
 }
 
 func (h *Handler) now() time.Time {
@@ -109,13 +84,6 @@ func (h *Handler) sessionTTL() time.Duration {
 		return h.SessionTTL
 	}
 	return DefaultSessionTTL
-}
-
-func (h *Handler) actor(r *http.Request) manage.Actor {
-	if h.ActorFrom != nil {
-		return h.ActorFrom(r)
-	}
-	return manage.Actor{}
 }
 
 func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) {
@@ -358,24 +326,14 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, req *request
 		h.fail(w, r, fmt.Errorf("store code: %w", err))
 		return
 	}
-	h.sweep(r.Context(), now)
-	a := h.actor(r)
+	a := httpmw.Actor(r)
 	a.ID = u.ID
 	h.record(r.Context(), a, audit.CodeIssued, req.Client.ID, audit.ResultSuccess, "grant="+c.GrantID)
 	h.redirect(w, r, req, url.Values{"code": {value}})
 }
 
-func (h *Handler) record(ctx context.Context, a manage.Actor, action audit.Action, target, result, reason string) {
-	if h.Audit == nil {
-		return
-	}
-	err := h.Audit.Record(ctx, audit.Event{
-		Action: action, Actor: a.ID, Target: target, IP: a.IP, UserAgent: a.UserAgent,
-		RequestID: a.RequestID, Result: result, Reason: reason,
-	})
-	if err != nil && h.Logger != nil {
-		h.Logger.ErrorContext(ctx, "audit record failed", "err", err)
-	}
+func (h *Handler) record(ctx context.Context, a audit.Actor, action audit.Action, target, result, reason string) {
+	h.Audit.Record(ctx, a.Event(action, target, result, reason))
 }
 
 // formStep checks a form's CSRF token and pending request and re-validates
@@ -422,18 +380,18 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request, form url.V
 		return
 	}
 	ctx := r.Context()
-	u, err := h.Manager.Login(ctx, h.actor(r), h.Throttle, username, pw)
-	var te *manage.ThrottledError
+	u, err := h.Manager.Login(ctx, httpmw.Actor(r), h.Throttle, username, pw)
+	var te *service.ThrottledError
 	switch {
-	case errors.Is(err, manage.ErrBadCredentials):
+	case errors.Is(err, service.ErrBadCredentials):
 		h.showLogin(w, r, req, username, "Invalid username or password.", http.StatusUnauthorized)
 		return
 	case errors.As(err, &te):
 		setRetryAfter(w, te.RetryAfter)
 		h.showLogin(w, r, req, username, "Too many failed logins. Try again later.", http.StatusTooManyRequests)
 		return
-	case errors.Is(err, manage.ErrBusy):
-		setRetryAfter(w, manage.BusyRetryAfter(err))
+	case errors.Is(err, service.ErrBusy):
+		setRetryAfter(w, service.BusyRetryAfter(err))
 		h.showLogin(w, r, req, username, "The server is busy. Try again in a moment.", http.StatusServiceUnavailable)
 		return
 	case err != nil:
@@ -492,7 +450,7 @@ func (h *Handler) handleConsent(w http.ResponseWriter, r *http.Request, form url
 		w.WriteHeader(http.StatusSeeOther)
 		return
 	}
-	a := h.actor(r)
+	a := httpmw.Actor(r)
 	a.ID = u.ID
 	switch form.Get("consent") {
 	case "allow":

@@ -8,7 +8,7 @@
 //
 //   - no valid login session (or prompt=login, or max_age exceeded): the
 //     login page; its form posts username and password, which are checked
-//     by manage.Manager.Login (the same path, throttle and answers as the
+//     by service.Manager.Login (the same path, throttle and answers as the
 //     password grant); success creates a login session (only the SHA-256 of
 //     its cookie is stored);
 //   - consent not yet given for these scopes (and the client is not the
@@ -36,6 +36,6 @@
 // framed (X-Frame-Options DENY, CSP frame-ancestors 'none') and load
 // nothing but their inline style, allowed by its hash.
 //
-// The package imports store, manage, oauth, audit, secret and token (for
+// The package imports store, service, oauth, audit, secret and token (for
 // the code prefix); nothing imports it but the root package's wiring.
 package authorize

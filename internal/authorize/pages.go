@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
@@ -23,6 +24,10 @@ type pages struct {
 	css     template.CSS
 	cssHash string // "'sha256-…'"
 }
+
+// embeddedPages parses the embedded templates once, on first use; they
+// never change after.
+var embeddedPages = sync.OnceValue(loadPages)
 
 func loadPages() *pages {
 	css, err := assets.ReadFile("assets/authorize.css")
@@ -102,9 +107,9 @@ func noStore(w http.ResponseWriter) {
 // render writes a page. redirectURI, when set, is allowed as a form
 // target.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d pageData, redirectURI string) {
-	d.CSS = h.pages.css
+	d.CSS = embeddedPages().css
 	var buf bytes.Buffer
-	if err := h.pages.tmpl.ExecuteTemplate(&buf, name, d); err != nil {
+	if err := embeddedPages().tmpl.ExecuteTemplate(&buf, name, d); err != nil {
 		if h.Logger != nil {
 			h.Logger.Error("authorize: render page", "page", name, "err", err)
 		}
@@ -113,9 +118,9 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, d pageD
 	}
 	noStore(w)
 	hdr := w.Header()
-	csp := "default-src 'none'; style-src " + h.pages.cssHash + "; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+	csp := "default-src 'none'; style-src " + embeddedPages().cssHash + "; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
 	if name != "error" {
-		csp = "default-src 'none'; style-src " + h.pages.cssHash + "; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action " + formAction(redirectURI)
+		csp = "default-src 'none'; style-src " + embeddedPages().cssHash + "; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action " + formAction(redirectURI)
 	}
 	hdr.Set("Content-Security-Policy", csp)
 	hdr.Set("Content-Type", "text/html; charset=utf-8")

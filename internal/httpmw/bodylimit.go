@@ -3,6 +3,8 @@ package httpmw
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/jsonerror"
 )
 
 // BodyLimit caps every request body at n bytes. A request that declares a
@@ -20,7 +22,7 @@ func BodyLimit(n int64) func(http.Handler) http.Handler {
 			if r.ContentLength > n {
 				// The unread body is not worth draining.
 				w.Header().Set("Connection", "close")
-				WriteJSONError(w, http.StatusRequestEntityTooLarge, "request_too_large", desc)
+				jsonerror.Write(w, http.StatusRequestEntityTooLarge, "request_too_large", desc)
 				return
 			}
 			if r.Body == nil || r.Body == http.NoBody {

@@ -36,18 +36,3 @@ func TestChainEmpty(t *testing.T) {
 		t.Errorf("body = %q, want ok", rec.Body.String())
 	}
 }
-
-func TestWriteJSONError(t *testing.T) {
-	rec := httptest.NewRecorder()
-	WriteJSONError(rec, http.StatusTooManyRequests, "rate_limited", `slow "down"`)
-	if rec.Code != http.StatusTooManyRequests {
-		t.Errorf("status = %d, want 429", rec.Code)
-	}
-	e := mustDecodeError(t, rec)
-	if e.Error != "rate_limited" || e.ErrorDescription != `slow "down"` {
-		t.Errorf("body = %+v", e)
-	}
-	if got := rec.Header().Get("Cache-Control"); got != "no-store" {
-		t.Errorf("Cache-Control = %q, want no-store", got)
-	}
-}

@@ -48,6 +48,12 @@ func newTestLogger() (*slog.Logger, *logBuffer) {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
+// errorBody is the JSON error shape (jsonerror.Write).
+type errorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
 // mustDecodeError decodes a JSON error body and checks the content type.
 func mustDecodeError(t testing.TB, rec *httptest.ResponseRecorder) errorBody {
 	t.Helper()

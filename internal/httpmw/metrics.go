@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse/gatehouse/internal/jsonerror"
 )
 
 // Metrics counts HTTP requests and measures their latency for Prometheus,
@@ -129,7 +131,7 @@ func AllowFrom(allowed []netip.Prefix) func(http.Handler) http.Handler {
 					}
 				}
 			}
-			WriteJSONError(w, http.StatusForbidden, "forbidden", "this address may not access this endpoint")
+			jsonerror.Write(w, http.StatusForbidden, "forbidden", "this address may not access this endpoint")
 		})
 	}
 }

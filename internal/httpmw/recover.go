@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+
+	"github.com/gatehouse/gatehouse/internal/jsonerror"
 )
 
 // Recover turns a panic in a handler into a logged error and, if the handler
@@ -45,7 +47,7 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 				if rec.wroteHeader {
 					panic(http.ErrAbortHandler)
 				}
-				WriteJSONError(rec, http.StatusInternalServerError, "server_error", "internal error")
+				jsonerror.Write(rec, http.StatusInternalServerError, "server_error", "internal error")
 			}()
 			next.ServeHTTP(rec, r)
 		})

@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/text"
 )
 
 // RequestIDHeader is the header that carries the request id in both
@@ -58,4 +61,16 @@ func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
+}
+
+// Actor returns the audit actor of r as far as the request tells it: the
+// client address (after trusted-proxy resolution), the User-Agent (made
+// storable, at most 256 bytes) and the request id. Callers fill in ID once
+// they know who is asking.
+func Actor(r *http.Request) audit.Actor {
+	a := audit.Actor{UserAgent: text.Clip(r.UserAgent(), 256), RequestID: RequestIDFrom(r.Context())}
+	if ip := ClientIPFrom(r.Context()); ip.IsValid() {
+		a.IP = ip.String()
+	}
+	return a
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gatehouse/gatehouse/internal/jsonerror"
 	"github.com/gatehouse/gatehouse/internal/text"
 )
 
@@ -18,11 +19,11 @@ import (
 func StorableText(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !text.Storable(r.URL.Path) {
-			WriteJSONError(w, http.StatusBadRequest, "invalid_request", "the request path holds a NUL byte or invalid UTF-8")
+			jsonerror.Write(w, http.StatusBadRequest, "invalid_request", "the request path holds a NUL byte or invalid UTF-8")
 			return
 		}
 		if msg := screenQuery(r.URL.RawQuery); msg != "" {
-			WriteJSONError(w, http.StatusBadRequest, "invalid_request", msg)
+			jsonerror.Write(w, http.StatusBadRequest, "invalid_request", msg)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -78,7 +79,7 @@ type Error struct {
 	URI string
 	// UseBasic adds WWW-Authenticate: Basic to a 401 response; set it when
 	// the client tried HTTP Basic authentication (RFC 6749 §5.2). See
-	// [ClientAuth.InvalidClient].
+	// clientauth's Credentials.InvalidClient.
 	UseBasic bool
 	// RetryAfter, when positive, is sent as a Retry-After header in whole
 	// seconds, rounded up (RFC 9110 §10.2.3).
@@ -193,6 +194,18 @@ func WriteError(w http.ResponseWriter, err error) {
 	// Marshalling three strings cannot fail.
 	b, _ := json.Marshal(body)
 	writeJSON(w, status, b)
+}
+
+// Fail writes err as [WriteError] does, and first logs it to logger with
+// msg when it is not an *Error: an internal failure, which the client sees
+// only as server_error. It is the one place an endpoint logs the cause of
+// a failed request; a nil logger logs nothing.
+func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, msg string, err error) {
+	var e *Error
+	if !errors.As(err, &e) && logger != nil {
+		logger.ErrorContext(r.Context(), msg, "err", err)
+	}
+	WriteError(w, err)
 }
 
 // bearerChallenge builds the RFC 6750 §3 WWW-Authenticate value. safeText

@@ -1,9 +1,11 @@
 package oauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -287,6 +289,41 @@ func TestWriteErrorDoesNotLeakCause(t *testing.T) {
 	WriteError(rec, errors.New("SECRET-PLAIN"))
 	if body := rec.Body.String(); strings.Contains(body, "SECRET") {
 		t.Errorf("response body %q contains the cause", body)
+	}
+}
+
+func TestFail(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantLogged bool
+	}{
+		{"protocol error", Errorf(InvalidClient, "client authentication failed"), http.StatusUnauthorized, false},
+		{"wrapped protocol error", fmt.Errorf("token: %w", Errorf(InvalidGrant, "expired")), http.StatusBadRequest, false},
+		{"internal error", errors.New("database is down"), http.StatusInternalServerError, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged bytes.Buffer
+			w := httptest.NewRecorder()
+			Fail(w, httptest.NewRequest("POST", "/oauth2/token", nil), slog.New(slog.NewTextHandler(&logged, nil)), "token", tc.err)
+			if w.Code != tc.wantStatus {
+				t.Errorf("Fail(%v) status = %d, want %d", tc.err, w.Code, tc.wantStatus)
+			}
+			if got := strings.Contains(logged.String(), "level=ERROR msg=token"); got != tc.wantLogged {
+				t.Errorf("Fail(%v) logged %q, want logged %v", tc.err, logged.String(), tc.wantLogged)
+			}
+			if strings.Contains(w.Body.String(), "database") {
+				t.Errorf("Fail(%v) body %q shows the cause", tc.err, w.Body.String())
+			}
+		})
+	}
+	// A nil logger logs nothing and still writes.
+	w := httptest.NewRecorder()
+	Fail(w, httptest.NewRequest("POST", "/", nil), nil, "x", errors.New("boom"))
+	if w.Code != http.StatusInternalServerError {
+		t.Errorf("Fail(nil logger) status = %d, want 500", w.Code)
 	}
 }
 

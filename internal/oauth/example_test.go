@@ -10,8 +10,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 )
 
-// A token endpoint parses the form once, identifies the client, and writes
-// every failure through WriteError.
+// A token endpoint parses the form once, reads each parameter once, and
+// writes every failure through WriteError.
 func ExampleWriteError() {
 	body := "grant_type=client_credentials&scope=read&scope=write"
 	r := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(body))
@@ -23,11 +23,11 @@ func ExampleWriteError() {
 		if err != nil {
 			return err
 		}
-		client, err := oauth.ClientCredentials(r, form)
+		gt, err := oauth.Required(form, "grant_type")
 		if err != nil {
 			return err
 		}
-		fmt.Println(client)
+		fmt.Println("grant_type:", gt)
 		if _, err := oauth.Single(form, "scope"); err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func ExampleWriteError() {
 	fmt.Println(w.Code, w.Header().Get("Cache-Control"))
 	fmt.Print(w.Body.String())
 	// Output:
-	// client_id="my-client" method=client_secret_basic
+	// grant_type: client_credentials
 	// 400 no-store
 	// {"error":"invalid_request","error_description":"duplicate parameter: scope"}
 }

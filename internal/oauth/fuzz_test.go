@@ -1,8 +1,6 @@
 package oauth
 
 import (
-	"encoding/base64"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -41,83 +39,6 @@ func FuzzParseScope(f *testing.F) {
 		again, err := ParseScope(ScopeString(got))
 		if err != nil || !slices.Equal(again, got) {
 			t.Fatalf("ParseScope(ScopeString(%q)) = %q, %v; want the same scopes", got, again, err)
-		}
-	})
-}
-
-func FuzzClientCredentials(f *testing.F) {
-	basic := func(s string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(s)) }
-	for _, seed := range []struct{ header, id, secret string }{
-		{basic("client:secret"), "", ""},
-		{basic("my%3Aclient:p%40ss+word"), "my:client", ""},
-		{basic("c:"), "", ""},
-		{basic(":s"), "", ""},
-		{basic("nocolon"), "", ""},
-		{basic("c%zz:s"), "", ""},
-		{basic("c%0a:s"), "", ""},
-		{"Basic !!!", "", ""},
-		{"Basic", "", ""},
-		{"basic   " + base64.StdEncoding.EncodeToString([]byte("a:b")) + "  ", "", ""},
-		{"Bearer token", "c", "s"},
-		{"", "c", "s"},
-		{"", "c", ""},
-		{"", "", "s"},
-	} {
-		f.Add(seed.header, seed.id, seed.secret)
-	}
-	f.Fuzz(func(t *testing.T, header, bodyID, bodySecret string) {
-		r := httptest.NewRequest("POST", "/token", nil)
-		if header != "" {
-			r.Header.Set("Authorization", header)
-		}
-		form := url.Values{}
-		if bodyID != "" {
-			form.Set("client_id", bodyID)
-		}
-		if bodySecret != "" {
-			form.Set("client_secret", bodySecret)
-		}
-		got, err := ClientCredentials(r, form)
-		if err != nil {
-			if got != (ClientAuth{}) {
-				t.Fatalf("ClientCredentials() = %v with error %v", got, err)
-			}
-			if err.Code != InvalidClient && err.Code != InvalidRequest {
-				t.Fatalf("ClientCredentials() error code %q", err.Code)
-			}
-			return
-		}
-		switch got.Method {
-		case "":
-			if got != (ClientAuth{}) {
-				t.Fatalf("ClientCredentials() = %#v: no method but credentials", got)
-			}
-			return
-		case AuthNone:
-			if got.Secret != "" {
-				t.Fatalf("ClientCredentials() = %#v: none with a secret", got)
-			}
-		case AuthSecretPost:
-			if got.ID != bodyID || got.Secret != bodySecret {
-				t.Fatalf("ClientCredentials() = %#v, not the body credentials", got)
-			}
-		case AuthSecretBasic:
-			if bodySecret != "" || (bodyID != "" && bodyID != got.ID) {
-				t.Fatalf("ClientCredentials() = %#v accepted Basic with body id %q secret %q", got, bodyID, bodySecret)
-			}
-			// Re-encoding the decoded credentials must decode to the same.
-			again := httptest.NewRequest("POST", "/token", nil)
-			again.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString(
-				[]byte(url.QueryEscape(got.ID)+":"+url.QueryEscape(got.Secret))))
-			round, err := ClientCredentials(again, nil)
-			if err != nil || round != got {
-				t.Fatalf("round trip of %#v = %#v, %v", got, round, err)
-			}
-		default:
-			t.Fatalf("ClientCredentials() method %q", got.Method)
-		}
-		if !validCredential(got.ID, MaxClientIDLen) || (got.Secret != "" && !validCredential(got.Secret, MaxClientSecretLen)) {
-			t.Fatalf("ClientCredentials() = %#v: credentials outside VSCHAR or too long", got)
 		}
 	})
 }

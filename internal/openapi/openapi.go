@@ -7,11 +7,15 @@
 // placeholder ${ISSUER} in it becomes the server's issuer, so the page's
 // "try it" calls and its Authorize dialog (OAuth2 password flow against
 // /oauth2/token, or an API key, or a bearer JWT) go to the server itself.
-// Operations marked "x-gatehouse-feature" are dropped when their feature
-// is off. A root test (openapi_test.go) compares the document with the
-// routes the source registers and with what the router answers.
+// The served document keeps only the operations the server's route list
+// serves, and the OAuth2 flows that work (the password flow while the
+// password grant is on, the authorization-code flow while the
+// authorization endpoint is served). A served route that the file does not
+// describe is an error, so the server cannot start with an undocumented
+// endpoint.
 //
-// The package imports the standard library only.
+// The package imports the standard library, route (the route list it
+// describes) and jsonerror (the one JSON error writer).
 package openapi
 
 import (
@@ -30,6 +34,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/jsonerror"
+	"github.com/gatehouse/gatehouse/internal/route"
 )
 
 //go:embed openapi.json
@@ -38,13 +45,6 @@ var documentTemplate []byte
 //go:embed assets
 var assets embed.FS
 
-// Features that can be switched off; an operation carrying
-// "x-gatehouse-feature": NAME is removed when NAME is off.
-const (
-	FeatureAuthorize = "authorize"
-	FeaturePassword  = "password"
-)
-
 // Handler serves /openapi.json, /docs and /docs/{asset}.
 type Handler struct {
 	// Issuer is the server's base URL (no trailing slash).
@@ -52,10 +52,10 @@ type Handler struct {
 	// PasswordGrant is false when the password grant is off: the password
 	// flow is then left out of the oauth2 security scheme.
 	PasswordGrant bool
-	// Authorize is false when /oauth2/authorize is not served: its
-	// operations and the authorization-code flow are then left out.
-	Authorize bool
-	Logger    *slog.Logger
+	// Served are the server's other routes; the document lists only the
+	// operations served (these and the handler's own).
+	Served route.List
+	Logger *slog.Logger
 
 	once  sync.Once
 	doc   *file
@@ -89,11 +89,13 @@ var assetTypes = map[string]string{
 	"swagger-ui-bundle.js.LICENSE.txt": "text/plain; charset=utf-8",
 }
 
-// Mount registers the routes.
-func (h *Handler) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET /openapi.json", h.handleDocument)
-	mux.HandleFunc("GET /docs", h.handlePage)
-	mux.HandleFunc("GET /docs/{asset}", h.handleAsset)
+// Routes returns /openapi.json, the /docs page and its files.
+func (h *Handler) Routes() []route.Route {
+	return []route.Route{
+		route.Func("GET", "/openapi.json", h.handleDocument),
+		route.Func("GET", "/docs", h.handlePage),
+		route.Func("GET", "/docs/{asset}", h.handleAsset),
+	}
 }
 
 // Document returns the OpenAPI document for h's settings.
@@ -120,19 +122,16 @@ func (h *Handler) Document() ([]byte, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("openapi: parse openapi.json: %w", err)
 	}
-	off := map[string]bool{FeatureAuthorize: !h.Authorize, FeaturePassword: !h.PasswordGrant}
+	served := append(slices.Clip(h.Served), h.Routes()...)
+	_, authorize := served.Advertised("authorization_endpoint")
+	for _, r := range served {
+		if _, ok := doc.Paths[r.Path][strings.ToLower(r.Method)]; !ok {
+			return nil, fmt.Errorf("openapi: %s is served but openapi.json does not describe it", r.Pattern())
+		}
+	}
 	for path, ops := range doc.Paths {
-		for method, op := range ops {
-			var o struct {
-				Feature string `json:"x-gatehouse-feature"`
-			}
-			if !isOperation(method) {
-				continue
-			}
-			if err := json.Unmarshal(op, &o); err != nil {
-				return nil, fmt.Errorf("openapi: operation %s %s: %w", method, path, err)
-			}
-			if off[o.Feature] {
+		for method := range ops {
+			if isOperation(method) && !served.Has(strings.ToUpper(method), path) {
 				delete(ops, method)
 			}
 		}
@@ -144,8 +143,8 @@ func (h *Handler) Document() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if off[FeatureAuthorize] || off[FeaturePassword] {
-		schemes, err := dropFlows(doc.Components["securitySchemes"], off)
+	if !authorize || !h.PasswordGrant {
+		schemes, err := dropFlows(doc.Components["securitySchemes"], !authorize, !h.PasswordGrant)
 		if err != nil {
 			return nil, err
 		}
@@ -203,8 +202,8 @@ func usedTags(tags []json.RawMessage, paths map[string]map[string]json.RawMessag
 	return out, nil
 }
 
-// dropFlows removes the OAuth2 flows of features that are off.
-func dropFlows(raw json.RawMessage, off map[string]bool) (json.RawMessage, error) {
+// dropFlows removes the authorization-code and password flows.
+func dropFlows(raw json.RawMessage, code, password bool) (json.RawMessage, error) {
 	var schemes map[string]map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &schemes); err != nil {
 		return nil, fmt.Errorf("openapi: security schemes: %w", err)
@@ -217,10 +216,10 @@ func dropFlows(raw json.RawMessage, off map[string]bool) (json.RawMessage, error
 		if err := json.Unmarshal(s["flows"], &flows); err != nil {
 			return nil, fmt.Errorf("openapi: flows of %s: %w", name, err)
 		}
-		if off[FeatureAuthorize] {
+		if code {
 			delete(flows, "authorizationCode")
 		}
-		if off[FeaturePassword] {
+		if password {
 			delete(flows, "password")
 		}
 		b, err := json.Marshal(flows)
@@ -302,7 +301,7 @@ func (h *Handler) handleAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ok := h.files[r.PathValue("asset")]
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no such file")
+		jsonerror.Write(w, http.StatusNotFound, "not_found", "no such file")
 		return
 	}
 	if strings.HasPrefix(f.contentType, "text/html") {
@@ -316,7 +315,7 @@ func (h *Handler) ready(w http.ResponseWriter, r *http.Request) bool {
 		if h.Logger != nil {
 			h.Logger.ErrorContext(r.Context(), "openapi document", "err", err)
 		}
-		writeError(w, http.StatusInternalServerError, "server_error", "internal error")
+		jsonerror.Write(w, http.StatusInternalServerError, "server_error", "internal error")
 		return false
 	}
 	return true
@@ -386,13 +385,4 @@ func acceptsGzip(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-// writeError writes the JSON error shape every gatehouse endpoint uses.
-func writeError(w http.ResponseWriter, status int, code, description string) {
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
 }

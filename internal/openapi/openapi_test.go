@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"io"
 	"maps"
 	"net/http"
@@ -48,7 +49,7 @@ func at(t *testing.T, v any, keys ...string) any {
 }
 
 func TestDocumentSecuritySchemes(t *testing.T) {
-	doc := mustDocument(t, &Handler{Issuer: issuer + "/", PasswordGrant: true, Authorize: true})
+	doc := mustDocument(t, &Handler{Issuer: issuer + "/", PasswordGrant: true, Served: documented(t, true)})
 	if v := at(t, doc, "openapi"); v != "3.1.0" {
 		t.Errorf("openapi = %v, want 3.1.0", v)
 	}
@@ -81,36 +82,25 @@ func TestDocumentSecuritySchemes(t *testing.T) {
 
 func TestDocumentFeatures(t *testing.T) {
 	tests := []struct {
-		name              string
-		password, authz   bool
-		wantFlows         []string
-		wantAuthorizePath bool
+		name            string
+		password, authz bool
+		wantFlows       []string
 	}{
-		{"all on", true, true, []string{"authorizationCode", "password"}, true},
-		{"no authorize", true, false, []string{"password"}, false},
-		{"no password grant", false, true, []string{"authorizationCode"}, true},
+		{"all on", true, true, []string{"authorizationCode", "password"}},
+		{"no authorize", true, false, []string{"password"}},
+		{"no password grant", false, true, []string{"authorizationCode"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			doc := mustDocument(t, &Handler{Issuer: issuer, PasswordGrant: tc.password, Authorize: tc.authz})
+			doc := mustDocument(t, &Handler{Issuer: issuer, PasswordGrant: tc.password, Served: documented(t, tc.authz)})
 			flows := at(t, doc, "components", "securitySchemes", "oauth2", "flows").(map[string]any)
 			got := slices.Sorted(maps.Keys(flows))
 			if !slices.Equal(got, tc.wantFlows) {
 				t.Errorf("flows = %v, want %v", got, tc.wantFlows)
 			}
-			authorize := false
-			for p, item := range at(t, doc, "paths").(map[string]any) {
-				for _, op := range item.(map[string]any) {
-					if f, _ := op.(map[string]any)["x-gatehouse-feature"].(string); f == FeatureAuthorize {
-						authorize = true
-						if !tc.authz {
-							t.Errorf("%s is documented although /oauth2/authorize is off", p)
-						}
-					}
-				}
-			}
-			if tc.wantAuthorizePath && !authorize && hasFeature(t, FeatureAuthorize) {
-				t.Error("authorize operations missing although the feature is on")
+			_, documentsAuthorize := at(t, doc, "paths").(map[string]any)["/oauth2/authorize"]
+			if documentsAuthorize != tc.authz {
+				t.Errorf("/oauth2/authorize documented = %v, served = %v", documentsAuthorize, tc.authz)
 			}
 			for _, tag := range at(t, doc, "tags").([]any) {
 				name := at(t, tag, "name").(string)
@@ -122,10 +112,43 @@ func TestDocumentFeatures(t *testing.T) {
 	}
 }
 
-// hasFeature reports whether the template marks any operation with f.
-func hasFeature(t *testing.T, f string) bool {
+// TestDocumentRefusesUndocumentedRoutes: a served route the file does
+// not describe stops the document (and so the server) from being built.
+func TestDocumentRefusesUndocumentedRoutes(t *testing.T) {
+	served := append(documented(t, true), route.Func("GET", "/nowhere", func(http.ResponseWriter, *http.Request) {}))
+	if _, err := (&Handler{Issuer: issuer, Served: served}).Document(); err == nil || !strings.Contains(err.Error(), "GET /nowhere") {
+		t.Errorf("Document() with an undocumented route: error = %v, want one naming GET /nowhere", err)
+	}
+}
+
+// documented returns a route for every operation in openapi.json other
+// than the handler's own, as if the server served them all; without
+// authorize, /oauth2/authorize is left out, and the authorization
+// endpoint is advertised only with it.
+func documented(t *testing.T, authorize bool) route.List {
 	t.Helper()
-	return bytes.Contains(documentTemplate, []byte(`"x-gatehouse-feature": "`+f+`"`))
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(documentTemplate, &doc); err != nil {
+		t.Fatal(err)
+	}
+	own := route.List((&Handler{}).Routes())
+	var l route.List
+	for _, path := range slices.Sorted(maps.Keys(doc.Paths)) {
+		for method := range doc.Paths[path] {
+			m := strings.ToUpper(method)
+			if !isOperation(method) || own.Has(m, path) || (path == "/oauth2/authorize" && !authorize) {
+				continue
+			}
+			r := route.Func(m, path, func(http.ResponseWriter, *http.Request) {})
+			if path == "/oauth2/authorize" && m == "GET" {
+				r = r.Advertised("authorization_endpoint")
+			}
+			l = append(l, r)
+		}
+	}
+	return l
 }
 
 func tagUsed(doc map[string]any, name string) bool {
@@ -147,7 +170,7 @@ func tagUsed(doc map[string]any, name string) bool {
 // every $ref resolves, every path parameter is declared, every operation
 // has a unique operationId, tags, security and responses.
 func TestDocumentWellFormed(t *testing.T) {
-	raw, err := (&Handler{Issuer: issuer, PasswordGrant: true, Authorize: true}).Document()
+	raw, err := (&Handler{Issuer: issuer, PasswordGrant: true, Served: documented(t, true)}).Document()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +240,7 @@ func TestDocumentIssuerIsEscaped(t *testing.T) {
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
-	(&Handler{Issuer: "http://127.0.0.1:9999", PasswordGrant: true, Authorize: true}).Mount(mux)
+	route.List((&Handler{Issuer: "http://127.0.0.1:9999", PasswordGrant: true, Served: documented(t, true)}).Routes()).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

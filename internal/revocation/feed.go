@@ -8,12 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Feed keeps a [Set] in step with the store's revocation feed by polling.
+// Feed keeps a [guard.DenyList] in step with the store's revocation feed
+// by polling.
 //
-// Store and Set are required. Interval is the time between polls (default
+// Store and DenyList are required. Interval is the time between polls (default
 // 250ms; [Feed.Notify] cuts a wait short). Window (default 5s) is how far
 // behind the cursor each poll re-reads, see [Feed.Sync]. Now defaults to
 // [time.Now]. Logger (optional) receives poll errors. OnLag (optional) is
@@ -25,7 +27,7 @@ import (
 // concurrent use.
 type Feed struct {
 	Store    store.Revocations
-	Set      *Set
+	DenyList *guard.DenyList
 	Interval time.Duration
 	Window   time.Duration
 	Now      func() time.Time
@@ -37,6 +39,9 @@ type Feed struct {
 	// must be quick and must not call Sync. The wiring uses it to drop
 	// caches (a revoked API key, a disabled user) and to reload keys.
 	OnEntries func([]store.Revocation)
+	// Wake, when set, is how writers of entries (a [Revoker], a
+	// PostgreSQL listener) wake the feed early; nil means the feed's own.
+	Wake *Wake
 
 	mu        sync.Mutex // serialises Sync
 	delivered int64      // highest Seq passed to OnEntries and subscribers
@@ -48,7 +53,7 @@ type Feed struct {
 	wakeCh   chan struct{}
 }
 
-// sample is the Set's cursor after a poll that ended at time at.
+// sample is the deny list's cursor after a poll that ended at time at.
 type sample struct {
 	at     time.Time
 	cursor int64
@@ -70,8 +75,28 @@ func (f *Feed) now() time.Time {
 }
 
 func (f *Feed) wake() chan struct{} {
+	if f.Wake != nil {
+		return f.Wake.ch
+	}
 	f.wakeOnce.Do(func() { f.wakeCh = make(chan struct{}, 1) })
 	return f.wakeCh
+}
+
+// Wake wakes a [Feed] for an early poll. The feed and whoever writes
+// entries hold the same one, built before either of them. Make it with
+// [NewWake]; it is safe for concurrent use.
+type Wake struct{ ch chan struct{} }
+
+// NewWake returns a Wake.
+func NewWake() *Wake { return &Wake{ch: make(chan struct{}, 1)} }
+
+// Notify asks for a poll now rather than at the next tick. It never
+// blocks; notifications during a poll coalesce into one more poll.
+func (w *Wake) Notify() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
 }
 
 // Notify wakes a running [Feed.Run] to poll now rather than at the next
@@ -86,9 +111,9 @@ func (f *Feed) Notify() {
 }
 
 // Sync catches up once: it reads every unexpired entry after the read
-// point and applies it to the Set, then sweeps the Set if due.
+// point and applies it to the deny list, then sweeps the list if due.
 //
-// The read point is not the Set's cursor but the cursor as it was Window
+// The read point is not the deny list's cursor but the cursor as it was Window
 // ago (0 until the feed has run that long). Sequence numbers are handed
 // out when a transaction inserts, not when it commits, so on a database
 // that lets writers commit out of order an entry with a lower Seq can
@@ -97,8 +122,8 @@ func (f *Feed) Notify() {
 // orders commits on PostgreSQL as well, so this is a second line of
 // defence; it costs re-reading the last Window of entries on each poll.)
 func (f *Feed) Sync(ctx context.Context) error {
-	if f.Store == nil || f.Set == nil {
-		return errors.New("sync revocations: feed has no store or set")
+	if f.Store == nil || f.DenyList == nil {
+		return errors.New("sync revocations: feed has no store or deny list")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -111,7 +136,7 @@ func (f *Feed) Sync(ctx context.Context) error {
 			return fmt.Errorf("sync revocations: %w", err)
 		}
 		for _, r := range rs {
-			f.Set.Apply(r)
+			f.DenyList.Apply(feedEntry(r))
 			if r.Seq > f.delivered {
 				fresh = append(fresh, r)
 			}
@@ -128,7 +153,7 @@ func (f *Feed) Sync(ctx context.Context) error {
 		}
 		f.publish(fresh)
 	}
-	f.Set.maybeSweep()
+	f.DenyList.SweepIfDue()
 	f.lastOK = start
 	f.record(f.now())
 	return nil
@@ -158,7 +183,7 @@ func (f *Feed) readFrom(now time.Time) int64 {
 // record appends a sample and forgets those no read point will need: all
 // but the newest one older than Window.
 func (f *Feed) record(now time.Time) {
-	f.samples = append(f.samples, sample{at: now, cursor: f.Set.Cursor()})
+	f.samples = append(f.samples, sample{at: now, cursor: f.DenyList.Cursor()})
 	limit := now.Add(-f.window())
 	drop := 0
 	for i := 0; i+1 < len(f.samples) && !f.samples[i+1].at.After(limit); i++ {
@@ -177,7 +202,7 @@ func (f *Feed) LastSync() time.Time {
 
 // Run polls until ctx is done, then returns nil. Failed polls are logged
 // and retried at the next tick. Callers usually run [Feed.Sync] once
-// before serving, so that the Set is complete from the first request.
+// before serving, so that the deny list is complete from the first request.
 func (f *Feed) Run(ctx context.Context) error {
 	interval := f.Interval
 	if interval <= 0 {
@@ -215,23 +240,23 @@ func (f *Feed) Run(ctx context.Context) error {
 }
 
 // Revoker revokes: it writes an entry to the store, for every replica's
-// [Feed], and applies it to the local Set at once, so this process refuses
-// the credential before its own feed polls.
+// [Feed], and applies it to the local deny list at once, so this process
+// refuses the credential before its own feed polls.
 //
 // Store may be nil for a process without a shared store (the entry is then
-// only local). Set may be nil when the process checks nothing itself. Now
+// only local). DenyList may be nil when the process checks nothing itself. Now
 // defaults to [time.Now]. A Revoker is safe for concurrent use.
 type Revoker struct {
-	Store store.Revocations
-	Set   *Set
-	Now   func() time.Time
-	// Notify, when set, is called after each entry is stored; the wiring
-	// points it at [Feed.Notify] so the local feed passes the entry on to
-	// its subscribers (remote guards) without waiting for its next poll.
-	Notify func()
+	Store    store.Revocations
+	DenyList *guard.DenyList
+	Now      func() time.Time
+	// Wake, when set, is woken after each entry is stored, so the local
+	// feed passes the entry on to its subscribers (remote guards) without
+	// waiting for its next poll.
+	Wake *Wake
 }
 
-// Revoke records a revocation of the given kind (one of the store.Revoke*
+// Revoke records a revocation of the given kind (one of the guard.Revoke*
 // constants) for value, in force for tokens issued at or before at (for
 // user and client kinds; a zero at means now) until expires, which must be
 // set: choose it as the longest remaining lifetime of what it revokes.
@@ -241,8 +266,8 @@ type Revoker struct {
 // not heard of it.
 func (r *Revoker) Revoke(ctx context.Context, kind, value string, at, expires time.Time) error {
 	switch kind {
-	case store.RevokeToken, store.RevokeFamily, store.RevokeAPIKey, store.RevokeClient,
-		store.RevokeUser, store.RevokeKey, store.RevokeEvent:
+	case guard.RevokeToken, guard.RevokeFamily, guard.RevokeAPIKey, guard.RevokeClient,
+		guard.RevokeUser, guard.RevokeKey, guard.RevokeEvent:
 	default:
 		return fmt.Errorf("revoke: unknown kind %q", kind)
 	}
@@ -272,15 +297,20 @@ func (r *Revoker) Revoke(ctx context.Context, kind, value string, at, expires ti
 		stored, err = r.Store.AddRevocation(ctx, entry)
 		if err == nil {
 			entry = stored
-			if r.Notify != nil {
-				defer r.Notify()
+			if r.Wake != nil {
+				defer r.Wake.Notify()
 			}
 		} else {
 			err = fmt.Errorf("revoke %s: %w", kind, err)
 		}
 	}
-	if r.Set != nil {
-		r.Set.Apply(entry)
+	if r.DenyList != nil {
+		r.DenyList.Apply(feedEntry(entry))
 	}
 	return err
+}
+
+// feedEntry is r as the deny list and the remote guards read it.
+func feedEntry(r store.Revocation) guard.FeedEntry {
+	return guard.FeedEntry{Seq: r.Seq, Kind: r.Kind, Value: r.Value, At: r.At, ExpiresAt: r.ExpiresAt}
 }

@@ -17,19 +17,48 @@ import (
 
 func TestMain(m *testing.M) { sqlstoretest.Main(m) }
 
-// node is one replica: its own Set, Revoker and Feed over the shared store.
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var t0 = time.Date(2030, 5, 6, 12, 0, 0, 700_000_000, time.UTC) // .7 s into a second
+
+// accessToken is the principal of an access token of subject with the
+// given jti, issued at iat.
+func accessToken(jti, subject string, iat time.Time) *guard.Principal {
+	return &guard.Principal{Method: guard.MethodBearer, TokenID: jti, Subject: subject, IssuedAt: iat.Truncate(time.Second)}
+}
+
+// node is one replica: its own deny list, Revoker and Feed over the shared
+// store.
 type node struct {
-	set     *Set
+	set     *guard.DenyList
 	revoker *Revoker
 	feed    *Feed
 }
 
-func newNode(st store.Revocations, c *clock) *node {
-	s := &Set{Now: c.Now}
+func newNode(st store.Revocations, c *clock, onEntries func([]store.Revocation)) *node {
+	d := guard.NewDenyList(c.Now)
 	return &node{
-		set:     s,
-		revoker: &Revoker{Store: st, Set: s, Now: c.Now},
-		feed:    &Feed{Store: st, Set: s, Now: c.Now},
+		set:     d,
+		revoker: &Revoker{Store: st, DenyList: d, Now: c.Now},
+		feed:    &Feed{Store: st, DenyList: d, Now: c.Now, OnEntries: onEntries},
 	}
 }
 
@@ -50,11 +79,11 @@ func mustSync(t testing.TB, f *Feed) {
 func TestFeedPicksUpOtherProcess(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		c := newClock(t0)
-		a, b := newNode(db, c), newNode(db, c)
+		a, b := newNode(db, c, nil), newNode(db, c, nil)
 		mustSync(t, b.feed)
 
-		tok := bearer(nil)
-		mustRevoke(t, a.revoker, store.RevokeToken, tok.TokenID, time.Time{}, t0.Add(time.Hour))
+		tok := accessToken("fam1.tok1", "user1", t0.Add(-time.Minute))
+		mustRevoke(t, a.revoker, guard.RevokeToken, tok.TokenID, time.Time{}, t0.Add(time.Hour))
 		if !a.set.Revoked(tok) {
 			t.Fatal("revoking node: Revoked = false right after Revoke")
 		}
@@ -69,14 +98,10 @@ func TestFeedPicksUpOtherProcess(t *testing.T) {
 		// A logout on a (written through the store) reaches b too, with
 		// the second-granularity rule intact after the round trip.
 		logout := t0.Add(1500 * time.Millisecond)
-		mustRevoke(t, a.revoker, store.RevokeUser, "user9", logout, t0.Add(time.Hour))
+		mustRevoke(t, a.revoker, guard.RevokeUser, "user9", logout, t0.Add(time.Hour))
 		mustSync(t, b.feed)
-		same := bearer(func(p *guard.Principal) {
-			p.TokenID, p.Subject, p.IssuedAt = "fam2.t", "user9", logout.Truncate(time.Second)
-		})
-		next := bearer(func(p *guard.Principal) {
-			p.TokenID, p.Subject, p.IssuedAt = "fam2.t", "user9", logout.Truncate(time.Second).Add(time.Second)
-		})
+		same := accessToken("fam2.t", "user9", logout)
+		next := accessToken("fam2.t", "user9", logout.Add(time.Second))
 		if !b.set.Revoked(same) || b.set.Revoked(next) {
 			t.Errorf("after sync: same second revoked = %v (want true), next second revoked = %v (want false)",
 				b.set.Revoked(same), b.set.Revoked(next))
@@ -87,7 +112,7 @@ func TestFeedPicksUpOtherProcess(t *testing.T) {
 
 		// Expired entries are neither listed nor applied.
 		c.Advance(2 * time.Hour)
-		fresh := newNode(db, c)
+		fresh := newNode(db, c, nil)
 		mustSync(t, fresh.feed)
 		if fresh.set.Len() != 0 || fresh.set.Revoked(tok) {
 			t.Errorf("fresh node after expiry: Len = %d, Revoked = %v", fresh.set.Len(), fresh.set.Revoked(tok))
@@ -95,19 +120,33 @@ func TestFeedPicksUpOtherProcess(t *testing.T) {
 	})
 }
 
+// TestFeedEventsOncePerSeq: the window re-reads entries, but OnEntries
+// hears each one once, change notices included; a notice revokes nothing.
 func TestFeedEventsOncePerSeq(t *testing.T) {
 	db := sqlstoretest.NewSQLite(t)
 	c := newClock(t0)
-	a, b := newNode(db, c), newNode(db, c)
+	a := newNode(db, c, nil)
 	var events []string
-	b.set.OnEvent = func(r store.Revocation) { events = append(events, r.Value) }
-	mustRevoke(t, a.revoker, store.RevokeEvent, "keys", time.Time{}, t0.Add(time.Hour))
+	b := newNode(db, c, func(rs []store.Revocation) {
+		for _, r := range rs {
+			if r.Kind == guard.RevokeEvent {
+				events = append(events, r.Value)
+			}
+		}
+	})
+	mustRevoke(t, a.revoker, guard.RevokeEvent, "keys", time.Time{}, t0.Add(time.Hour))
 	for range 3 { // the window re-reads the entry every time
 		mustSync(t, b.feed)
 		c.Advance(time.Second)
 	}
 	if !slices.Equal(events, []string{"keys"}) {
-		t.Errorf("OnEvent values = %q, want [keys] once", events)
+		t.Errorf("OnEntries event values = %q, want [keys] once", events)
+	}
+	if n := b.set.Len(); n != 0 {
+		t.Errorf("deny list Len() = %d after a notice, want 0", n)
+	}
+	if got, want := b.set.Cursor(), a.set.Cursor(); got != want || got == 0 {
+		t.Errorf("b.Cursor() = %d, a.Cursor() = %d, want equal and above 0", got, want)
 	}
 }
 
@@ -144,24 +183,24 @@ func TestFeedRereadsWindow(t *testing.T) {
 	db := sqlstoretest.NewSQLite(t)
 	c := newClock(t0)
 	hs := &hidingStore{Revocations: db, hidden: map[int64]bool{}}
-	writer := newNode(db, c)
-	reader := newNode(hs, c)
+	writer := newNode(db, c, nil)
+	reader := newNode(hs, c, nil)
 	reader.feed.Window = 5 * time.Second
 	exp := t0.Add(time.Hour)
 
-	mustRevoke(t, writer.revoker, store.RevokeToken, "j1", time.Time{}, exp)
-	mustRevoke(t, writer.revoker, store.RevokeToken, "j2", time.Time{}, exp)
+	mustRevoke(t, writer.revoker, guard.RevokeToken, "j1", time.Time{}, exp)
+	mustRevoke(t, writer.revoker, guard.RevokeToken, "j2", time.Time{}, exp)
 	mustSync(t, reader.feed) // sample: cursor 2 at t0
 
 	c.Advance(6 * time.Second)
-	mustRevoke(t, writer.revoker, store.RevokeToken, "j3", time.Time{}, exp) // Seq 3 commits late
-	mustRevoke(t, writer.revoker, store.RevokeToken, "j4", time.Time{}, exp)
+	mustRevoke(t, writer.revoker, guard.RevokeToken, "j3", time.Time{}, exp) // Seq 3 commits late
+	mustRevoke(t, writer.revoker, guard.RevokeToken, "j4", time.Time{}, exp)
 	hs.setHidden(3, true)
 	mustSync(t, reader.feed)
 	if got := hs.lastAfter(); got != 2 {
 		t.Errorf("poll 6s later read after Seq %d, want 2 (the cursor one window ago)", got)
 	}
-	j3 := bearer(func(p *guard.Principal) { p.TokenID = "j3" })
+	j3 := accessToken("j3", "user1", t0)
 	if reader.set.Revoked(j3) || reader.set.Cursor() != 4 {
 		t.Fatalf("hidden entry applied early: Revoked(j3) = %v, cursor %d", reader.set.Revoked(j3), reader.set.Cursor())
 	}
@@ -188,7 +227,7 @@ func TestFeedRereadsWindow(t *testing.T) {
 
 func TestFeedRunNotify(t *testing.T) {
 	db := sqlstoretest.NewSQLite(t)
-	a, b := newNode(db, newClock(t0)), newNode(db, newClock(t0))
+	a, b := newNode(db, newClock(t0), nil), newNode(db, newClock(t0), nil)
 	b.feed.Interval = time.Hour // only Notify can make it poll again
 	polled := make(chan time.Duration, 16)
 	b.feed.OnLag = func(d time.Duration) { polled <- d }
@@ -198,8 +237,8 @@ func TestFeedRunNotify(t *testing.T) {
 	go func() { done <- b.feed.Run(ctx) }()
 	<-polled // the first poll runs at once
 
-	tok := bearer(nil)
-	mustRevoke(t, a.revoker, store.RevokeToken, tok.TokenID, time.Time{}, t0.Add(time.Hour))
+	tok := accessToken("fam1.tok1", "user1", t0.Add(-time.Minute))
+	mustRevoke(t, a.revoker, guard.RevokeToken, tok.TokenID, time.Time{}, t0.Add(time.Hour))
 	b.feed.Notify()
 	<-polled
 	if !b.set.Revoked(tok) {
@@ -244,10 +283,6 @@ func (f *flakyStore) ListRevocations(_ context.Context, after int64, now time.Ti
 	return out, nil
 }
 
-func (f *flakyStore) DeleteExpiredRevocations(context.Context, time.Time) (int64, error) {
-	return 0, nil
-}
-
 func (f *flakyStore) setDown(v bool) {
 	f.mu.Lock()
 	f.down = v
@@ -263,7 +298,7 @@ func TestFeedLag(t *testing.T) {
 			mu   sync.Mutex
 			lags []time.Duration
 		)
-		f := &Feed{Store: st, Set: &Set{}, OnLag: func(d time.Duration) {
+		f := &Feed{Store: st, DenyList: guard.NewDenyList(nil), OnLag: func(d time.Duration) {
 			mu.Lock()
 			lags = append(lags, d)
 			mu.Unlock()
@@ -305,18 +340,18 @@ func TestRevoker(t *testing.T) {
 		expires           time.Time
 	}{
 		{"unknown kind", "everything", "x", exp},
-		{"empty value", store.RevokeToken, "", exp},
-		{"no expiry", store.RevokeToken, "x", time.Time{}},
+		{"empty value", guard.RevokeToken, "", exp},
+		{"no expiry", guard.RevokeToken, "x", time.Time{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &flakyStore{}
-			r := &Revoker{Store: st, Set: &Set{Now: newClock(t0).Now}, Now: newClock(t0).Now}
+			r := &Revoker{Store: st, DenyList: guard.NewDenyList(newClock(t0).Now), Now: newClock(t0).Now}
 			if err := r.Revoke(t.Context(), tc.kind, tc.value, time.Time{}, tc.expires); err == nil {
 				t.Errorf("Revoke(%q, %q) error = nil, want an error", tc.kind, tc.value)
 			}
-			if len(st.rs) != 0 || r.Set.Len() != 0 {
-				t.Errorf("invalid revocation written: store %d, set %d", len(st.rs), r.Set.Len())
+			if len(st.rs) != 0 || r.DenyList.Len() != 0 {
+				t.Errorf("invalid revocation written: store %d, deny list %d", len(st.rs), r.DenyList.Len())
 			}
 		})
 	}
@@ -324,11 +359,11 @@ func TestRevoker(t *testing.T) {
 	t.Run("store down still refuses locally", func(t *testing.T) {
 		st := &flakyStore{down: true}
 		c := newClock(t0)
-		r := &Revoker{Store: st, Set: &Set{Now: c.Now}, Now: c.Now}
-		if err := r.Revoke(t.Context(), store.RevokeToken, "j", time.Time{}, exp); err == nil {
+		r := &Revoker{Store: st, DenyList: guard.NewDenyList(c.Now), Now: c.Now}
+		if err := r.Revoke(t.Context(), guard.RevokeToken, "j", time.Time{}, exp); err == nil {
 			t.Error("Revoke with the store down: error = nil")
 		}
-		if !r.Set.Revoked(bearer(func(p *guard.Principal) { p.TokenID = "j" })) {
+		if !r.DenyList.Revoked(accessToken("j", "user1", t0)) {
 			t.Error("Revoke with the store down: not applied locally")
 		}
 	})
@@ -337,7 +372,7 @@ func TestRevoker(t *testing.T) {
 		st := &flakyStore{}
 		c := newClock(t0)
 		r := &Revoker{Store: st, Now: c.Now}
-		mustRevoke(t, r, store.RevokeUser, "u", time.Time{}, exp)
+		mustRevoke(t, r, guard.RevokeUser, "u", time.Time{}, exp)
 		if got := st.rs[0]; !got.At.Equal(t0) || !got.CreatedAt.Equal(t0) || got.Seq != 1 {
 			t.Errorf("stored %+v, want At = CreatedAt = %s", got, t0)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/jsonerror"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -57,15 +58,6 @@ func (f *Feed) publish(rs []store.Revocation) {
 	}
 }
 
-// Entry is the JSON data of a "revocation" event on the [Stream].
-type Entry struct {
-	Seq       int64     `json:"seq"`
-	Kind      string    `json:"kind"`
-	Value     string    `json:"value"`
-	At        time.Time `json:"at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // Stream serves the revocation feed to remote guards as server-sent events
 // (text/event-stream, WHATWG HTML §9.2):
 //
@@ -73,6 +65,8 @@ type Entry struct {
 //	event: revocation
 //	data: {"seq":42,"kind":"jti","value":"...","at":"...","expires_at":"..."}
 //
+// The data of a "revocation" event is a [guard.FeedEntry], the type the
+// remote guard reads it into.
 // A follower names where to resume with the Last-Event-ID header (sent by
 // EventSource clients on reconnection) or the "after" query parameter; 0
 // or none means "everything still in force". The stream first sends every
@@ -115,10 +109,7 @@ func (h *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cursor, err := parseCursor(r)
 	if err != nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = fmt.Fprintf(w, "{\"error\":\"invalid_request\",\"error_description\":%q}\n", err.Error())
+		jsonerror.Write(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	rc := http.NewResponseController(w)
@@ -235,7 +226,7 @@ func parseCursor(r *http.Request) (int64, error) {
 }
 
 func writeEntry(w http.ResponseWriter, e store.Revocation) error {
-	return writeEvent(w, "revocation", e.Seq, Entry{Seq: e.Seq, Kind: e.Kind, Value: e.Value, At: e.At, ExpiresAt: e.ExpiresAt})
+	return writeEvent(w, "revocation", e.Seq, feedEntry(e))
 }
 
 // writeEvent writes one event; id 0 writes no id line (so that the

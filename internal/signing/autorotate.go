@@ -43,8 +43,4 @@ func (k *Keys) RotateIfDue(ctx context.Context, period time.Duration) (bool, sto
 
 // PublishDelay returns how long a key made by [Keys.Rotate] is published
 // before it signs (see [Config.PublishDelay]).
-func (k *Keys) PublishDelay() time.Duration { return time.Duration(k.publishDelay.Load()) }
-
-// SetPublishDelay changes [Config.PublishDelay] for later rotations;
-// negative values count as zero. It is safe for concurrent use.
-func (k *Keys) SetPublishDelay(d time.Duration) { k.publishDelay.Store(int64(max(d, 0))) }
+func (k *Keys) PublishDelay() time.Duration { return k.publishDelay }

@@ -102,7 +102,8 @@ type Keys struct {
 	idAlg        jose.SignatureAlgorithm // ID tokens
 	hmac         *key                    // HS256 only
 	maxTTL       time.Duration
-	publishDelay atomic.Int64 // time.Duration; see SetPublishDelay
+	publishDelay time.Duration // Config.PublishDelay
+	soon         chan struct{} // ReloadSoon wakes Watch
 	now          func() time.Time
 	log          *slog.Logger
 
@@ -165,8 +166,10 @@ func New(cfg Config) (*Keys, error) {
 		maxTTL: cfg.MaxTokenTTL,
 		now:    cfg.Now,
 		log:    cfg.Logger,
+
+		publishDelay: max(cfg.PublishDelay, 0),
+		soon:         make(chan struct{}, 1),
 	}
-	k.publishDelay.Store(int64(cfg.PublishDelay))
 	if k.maxTTL == 0 {
 		k.maxTTL = DefaultMaxTokenTTL
 	}
@@ -409,10 +412,21 @@ func (k *Keys) Watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := k.Reload(ctx); err != nil && ctx.Err() == nil {
-				k.log.Error("reload signing keys", "err", err)
-			}
+		case <-k.soon:
 		}
+		if err := k.Reload(ctx); err != nil && ctx.Err() == nil {
+			k.log.Error("reload signing keys", "err", err)
+		}
+	}
+}
+
+// ReloadSoon asks a running [Keys.Watch] to reload now, not at its next
+// tick: the keys changed (rotated or revoked here, on another replica or
+// by the CLI). It never blocks; calls during a reload coalesce.
+func (k *Keys) ReloadSoon() {
+	select {
+	case k.soon <- struct{}{}:
+	default:
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package store defines gatehouse's persistent records and the Store
 // interface that every backend implements.
 //
-// It stands alone so that the domain packages (manage, token, signing, …)
+// It stands alone so that the domain packages (service, token, signing, …)
 // depend on interfaces, not on a database driver: store imports the standard
 // library only, and the one implementation lives in store/sqlstore. The
 // conformance suite in store/storetest runs against every backend.
@@ -73,11 +73,28 @@ type Store interface {
 	Revocations
 	Sessions
 	Consents
+	GarbageCollector
 
 	// Ping reports whether the database is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the connection pool.
 	Close() error
+}
+
+// GarbageCollector deletes the rows that can no longer matter.
+type GarbageCollector interface {
+	// GarbageCollect deletes what expired before: authorization codes and
+	// login sessions whose ExpiresAt is before it, refresh tokens whose
+	// family ended before it, and revocation entries whose ExpiresAt is
+	// before it (every token they cover has expired). It goes on past a
+	// failed delete and returns the counts of those that worked with the
+	// errors joined. Safe to run on several replicas at once.
+	GarbageCollect(ctx context.Context, before time.Time) (Garbage, error)
+}
+
+// Garbage counts the rows [GarbageCollector.GarbageCollect] deleted.
+type Garbage struct {
+	AuthCodes, Sessions, RefreshTokens, Revocations int64
 }
 
 // ---------------------------------------------------------------- users
@@ -205,8 +222,6 @@ type AuthCodes interface {
 	// one of any number of concurrent callers succeeds; the others get the
 	// record and ErrUsed. An unknown code gives ErrNotFound.
 	ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time) (AuthCode, error)
-	// DeleteExpiredAuthCodes removes codes that expired before now.
-	DeleteExpiredAuthCodes(ctx context.Context, now time.Time) (int64, error)
 }
 
 // ---------------------------------------------------------------- refresh tokens
@@ -243,7 +258,6 @@ type RefreshTokens interface {
 	// RevokeRefreshTokens revokes every token matching the filter (user
 	// and/or client; at least one must be set).
 	RevokeRefreshTokens(ctx context.Context, userID, clientID string, now time.Time) (int64, error)
-	DeleteExpiredRefreshTokens(ctx context.Context, now time.Time) (int64, error)
 }
 
 // ---------------------------------------------------------------- signing keys
@@ -335,20 +349,13 @@ type AuditLog interface {
 
 // ---------------------------------------------------------------- revocations
 
-// Revocation kinds.
-const (
-	RevokeToken  = "jti"    // one access token, Value = jti
-	RevokeFamily = "family" // a refresh family / grant, Value = family id
-	RevokeAPIKey = "apikey" // Value = API key id
-	RevokeClient = "client" // tokens of a client issued before At
-	RevokeUser   = "user"   // tokens of a user issued before At ("log out everywhere")
-	RevokeKey    = "key"    // every token signed by a key, Value = kid
-	RevokeEvent  = "event"  // not a revocation: a change others must reload (Value names what)
-)
-
 // Revocation is one entry of the cluster-wide revocation feed.
 type Revocation struct {
-	Seq       int64 // assigned by the store, strictly increasing: the feed cursor
+	Seq int64 // assigned by the store, strictly increasing: the feed cursor
+	// Kind is one of the guard's Revoke* kinds (guard.RevokeToken, …),
+	// which say what Value names. The store never interprets it: it keeps
+	// an opaque string, so the guard's deny list is the one place that
+	// gives kinds a meaning and the store needs only the standard library.
 	Kind      string
 	Value     string
 	At        time.Time // tokens issued at or before At are refused
@@ -363,7 +370,6 @@ type Revocations interface {
 	// ListRevocations returns entries with Seq > afterSeq that have not
 	// expired at now, in Seq order, at most limit (0 = all).
 	ListRevocations(ctx context.Context, afterSeq int64, now time.Time, limit int) ([]Revocation, error)
-	DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error)
 }
 
 // ---------------------------------------------------------------- sessions and consent
@@ -383,9 +389,6 @@ type Sessions interface {
 	GetSession(ctx context.Context, hash []byte) (Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteUserSessions(ctx context.Context, userID string) error
-	// DeleteExpiredSessions removes sessions whose ExpiresAt is before now
-	// and returns how many.
-	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 }
 
 // Consent remembers that a user granted a client a set of scopes.

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/manage"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -65,7 +65,7 @@ func (b *budgets) take() (limited []string, checks, spends int) {
 // TestBudgetChargedAfterProof: the client's budget is charged once a
 // request proved itself (a confidential client's secret; a public client's
 // valid refresh token, code or password), and a request that failed before
-// any proof is charged to the caller's address instead (issue 13 item 6).
+// any proof is charged to the caller's address instead.
 func TestBudgetChargedAfterProof(t *testing.T) {
 	b := &budgets{}
 	f := newFixture(t, func(h *Handler) {
@@ -91,7 +91,7 @@ func TestBudgetChargedAfterProof(t *testing.T) {
 		400, oauth.UnauthorizedClient)
 	want(t, "public client's unauthorized grant", nil, 1, 1)
 
-	wrong := manage.CreatedClient{Client: f.conf.Client, Secret: "gcs_wrong"}
+	wrong := service.CreatedClient{Client: f.conf.Client, Secret: "gcs_wrong"}
 	wantError(t, "wrong secret", f.token(t, pw, &wrong, "basic"), 401, oauth.InvalidClient)
 	want(t, "wrong secret", nil, 0, 1)
 	wantError(t, "unknown client", f.token(t, with(junk, "client_id", "nobody"), nil, ""), 401, oauth.InvalidClient)

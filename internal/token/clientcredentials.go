@@ -10,10 +10,10 @@ import (
 // token for itself. The token's subject is the client; no refresh token.
 type clientCredentialsGrant struct{ h *Handler }
 
-func (g *clientCredentialsGrant) GrantType() oauth.GrantType { return oauth.GrantClientCredentials }
-func (g *clientCredentialsGrant) RequiresClientAuth() bool   { return true }
+func (g clientCredentialsGrant) GrantType() oauth.GrantType { return oauth.GrantClientCredentials }
+func (g clientCredentialsGrant) RequiresClientAuth() bool   { return true }
 
-func (g *clientCredentialsGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
+func (g clientCredentialsGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
 	if req.Client.Public {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "public clients cannot use client_credentials")
 	}

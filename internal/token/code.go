@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -17,10 +18,10 @@ import (
 // token issued from it (RFC 6749 §4.1.2).
 type codeGrant struct{ h *Handler }
 
-func (g *codeGrant) GrantType() oauth.GrantType { return oauth.GrantAuthorizationCode }
-func (g *codeGrant) RequiresClientAuth() bool   { return true }
+func (g codeGrant) GrantType() oauth.GrantType { return oauth.GrantAuthorizationCode }
+func (g codeGrant) RequiresClientAuth() bool   { return true }
 
-func (g *codeGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
+func (g codeGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
 	code, oerr := oauth.Required(req.Form, "code")
 	if oerr != nil {
 		return nil, oerr
@@ -95,13 +96,13 @@ func (g *codeGrant) Handle(ctx context.Context, req *Request) (*Response, error)
 	})
 }
 
-func (g *codeGrant) revokeGrant(ctx context.Context, req *Request, c store.AuthCode, now time.Time) {
+func (g codeGrant) revokeGrant(ctx context.Context, req *Request, c store.AuthCode, now time.Time) {
 	h := g.h
 	if _, err := h.Store.RevokeRefreshFamily(ctx, c.GrantID, now); err != nil && h.Logger != nil {
 		h.Logger.ErrorContext(ctx, "revoke code grant", "err", err)
 	}
 	if h.Manager != nil && h.Manager.Revoker != nil {
-		if err := h.Manager.Revoker.Revoke(ctx, store.RevokeFamily, c.GrantID, now, now.Add(h.AccessTTL+time.Minute)); err != nil && h.Logger != nil {
+		if err := h.Manager.Revoker.Revoke(ctx, guard.RevokeFamily, c.GrantID, now, now.Add(h.AccessTTL+time.Minute)); err != nil && h.Logger != nil {
 			h.Logger.ErrorContext(ctx, "publish code grant revocation", "err", err)
 		}
 	}

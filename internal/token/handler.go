@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/clientauth"
+	"github.com/gatehouse/gatehouse/internal/httpmw"
 	"github.com/gatehouse/gatehouse/internal/oauth"
-	"github.com/gatehouse/gatehouse/internal/oauthsrv/clientauth"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/text"
@@ -20,8 +22,8 @@ import (
 
 // FirstPartyClientID is the id of the built-in client that the password
 // grant uses when a request names no client (as FastAPI's
-// OAuth2PasswordRequestForm sends it).
-const FirstPartyClientID = "gatehouse"
+// OAuth2PasswordRequestForm sends it); the service layer creates it.
+const FirstPartyClientID = service.FirstPartyClientID
 
 // Prefixes of the opaque credentials minted here.
 const (
@@ -44,7 +46,7 @@ type Request struct {
 	Client store.Client
 	// Scopes are the parsed `scope` parameter (nil when absent).
 	Scopes []string
-	Actor  manage.Actor
+	Actor  audit.Actor
 
 	// proved is set once the caller proved something (see prove).
 	proved bool
@@ -57,7 +59,7 @@ type Request struct {
 // before it changes any state. A confidential client proved itself with
 // its secret before the grant ran; a public client proves nothing by its
 // client_id, so its budget is charged only here: junk from anyone must not
-// spend it (issue 13 item 6). An error (429) refuses the request.
+// spend it. An error (429) refuses the request.
 func (r *Request) prove() error {
 	if r.proved {
 		return nil
@@ -100,10 +102,10 @@ type FailureBudget interface {
 // Handler serves the token endpoint. Fields are set by the wiring.
 type Handler struct {
 	Store    store.Store
-	Manager  *manage.Manager
+	Manager  *service.Manager
 	Keys     *signing.Keys
 	Audit    *audit.Recorder
-	Throttle manage.LoginThrottle
+	Throttle service.LoginThrottle
 	Logger   *slog.Logger
 
 	Issuer, Audience string
@@ -118,8 +120,6 @@ type Handler struct {
 	PasswordGrant bool
 	MaxBody       int64
 	Now           func() time.Time
-	// ActorFrom extracts IP, user agent and request id.
-	ActorFrom func(r *http.Request) manage.Actor
 	// Limit, when set, is asked whether the client may have a token now,
 	// once the request proved itself: for a confidential client after its
 	// secret was checked, for a public client only after its grant
@@ -136,39 +136,59 @@ type Handler struct {
 	// Observe, when set, learns the outcome and duration of every request
 	// (for metrics); grant is "" when the grant type was unusable.
 	Observe func(grant string, err error, d time.Duration)
-	// Clients, when set, looks clients up and checks their credentials
-	// (with its short cache); nil means an uncached lookup per request.
+	// Clients authenticates the client of every request (required): the
+	// one client-authentication path, with its short cache of records.
 	Clients *clientauth.Authenticator
 	// Issued, when set, receives successful client_credentials issuances
 	// for aggregated audit events instead of one write per token.
 	Issued *IssueAggregator
 	// LastCutoff, when set, tells the latest second in which the tokens of
-	// a user or client were revoked (revocation.Set.LastCutoff); a token
+	// a user or client were revoked (guard.DenyList.LastCutoff); a token
 	// for them is then not minted within that second (see issueTime).
 	LastCutoff func(subject, clientID string) (int64, bool)
-
-	grants map[oauth.GrantType]Grant
 }
 
-// Mount registers the endpoint and its /token alias. Disabled grants are
-// not registered at all. The alias takes what FastAPI's
+// Routes returns the endpoint and its /token alias. The alias takes what FastAPI's
 // OAuth2PasswordRequestForm sends, where grant_type is optional: a request
 // there with username and password and no grant_type is the password
-// grant (SPEC §3); /oauth2/token requires grant_type (RFC 6749 §4.3.2).
-func (h *Handler) Mount(mux *http.ServeMux) {
-	if h.Clients == nil {
-		h.Clients = &clientauth.Authenticator{Store: h.Store, TTL: -1}
+// grant; /oauth2/token requires grant_type (RFC 6749 §4.3.2).
+func (h *Handler) Routes() []route.Route {
+	return []route.Route{
+		route.Func("POST", "/oauth2/token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, false) }).
+			Advertised("token_endpoint"),
+		route.Func("POST", "/token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, true) }),
 	}
-	h.grants = map[oauth.GrantType]Grant{}
-	add := func(g Grant) { h.grants[g.GrantType()] = g }
-	if h.PasswordGrant {
-		add(&passwordGrant{h: h})
+}
+
+// GrantTypes returns the grant types the endpoint serves, in the order
+// discovery lists them.
+func (h *Handler) GrantTypes() []string {
+	var gs []string
+	for _, gt := range []oauth.GrantType{oauth.GrantAuthorizationCode, oauth.GrantClientCredentials,
+		oauth.GrantRefreshToken, oauth.GrantPassword} {
+		if _, ok := h.grant(gt); ok {
+			gs = append(gs, string(gt))
+		}
 	}
-	add(&refreshGrant{h: h})
-	add(&clientCredentialsGrant{h: h})
-	add(&codeGrant{h: h})
-	mux.HandleFunc("POST /oauth2/token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, false) })
-	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) { h.handleToken(w, r, true) })
+	return gs
+}
+
+// grant returns the grant that serves gt, when the endpoint serves it: a
+// disabled grant (the password grant with PasswordGrant off) is as unknown
+// as a made-up one. Each grant is a pointer-sized value, so this costs no
+// allocation.
+func (h *Handler) grant(gt oauth.GrantType) (Grant, bool) {
+	switch gt {
+	case oauth.GrantAuthorizationCode:
+		return codeGrant{h}, true
+	case oauth.GrantClientCredentials:
+		return clientCredentialsGrant{h}, true
+	case oauth.GrantRefreshToken:
+		return refreshGrant{h}, true
+	case oauth.GrantPassword:
+		return passwordGrant{h}, h.PasswordGrant
+	}
+	return nil, false
 }
 
 func (h *Handler) now() time.Time {
@@ -186,17 +206,14 @@ func (h *Handler) handleToken(w http.ResponseWriter, r *http.Request, alias bool
 	}
 	if err != nil {
 		var oe *oauth.Error
-		if !errors.As(err, &oe) && h.Logger != nil {
-			h.Logger.ErrorContext(r.Context(), "token endpoint", "err", err)
-		}
-		if oe != nil && secret.Contains(oe.Description) {
+		if errors.As(err, &oe) && secret.Contains(oe.Description) {
 			// The description names a value of the request (a scope, a
 			// grant type) that holds a credential: not repeated.
 			c := *oe
 			c.Description = secret.Redact(c.Description)
 			err = &c
 		}
-		oauth.WriteError(w, err)
+		oauth.Fail(w, r, h.Logger, "token endpoint", err)
 		return
 	}
 	writeResponse(w, resp)
@@ -213,14 +230,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, alias bool) (res
 	if oerr != nil {
 		return nil, "", oerr
 	}
-	g, ok := h.grants[oauth.GrantType(gt)]
+	g, ok := h.grant(oauth.GrantType(gt))
 	if !ok {
 		return nil, "", oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", text.Clip(gt, 64))
 	}
-	var actor manage.Actor
-	if h.ActorFrom != nil {
-		actor = h.ActorFrom(r)
-	}
+	actor := httpmw.Actor(r)
 	client, err := h.authenticateClient(r, form, g)
 	if err != nil {
 		h.recordFailure(r.Context(), actor, gt, err)
@@ -306,37 +320,24 @@ func (h *Handler) unproved(w http.ResponseWriter, r *http.Request, err error) er
 	return err
 }
 
-// authenticateClient implements RFC 6749 §2.3 for the token endpoint.
+// authenticateClient implements RFC 6749 §2.3 for the token endpoint:
+// public clients are welcome, and a password or refresh_token request that
+// names no client is the first-party client's.
 func (h *Handler) authenticateClient(r *http.Request, form url.Values, g Grant) (store.Client, error) {
-	ca, oerr := oauth.ClientCredentials(r, form)
-	if oerr != nil {
-		return store.Client{}, oerr
+	p := clientauth.Policy{Public: true}
+	switch g.GrantType() {
+	case oauth.GrantPassword, oauth.GrantRefreshToken:
+		p.DefaultClientID = FirstPartyClientID
 	}
-	if ca.ID == "" {
-		switch g.GrantType() {
-		case oauth.GrantPassword, oauth.GrantRefreshToken:
-			ca.ID = FirstPartyClientID
-		default:
-			return store.Client{}, oauth.Errorf(oauth.InvalidClient, "client authentication is required")
-		}
-	}
-	return h.Clients.Authenticate(r.Context(), ca)
+	c, _, err := h.Clients.Authenticate(r, form, p)
+	return c, err
 }
 
-func (h *Handler) record(ctx context.Context, a manage.Actor, action audit.Action, target, result, reason string) {
-	if h.Audit == nil {
-		return
-	}
-	err := h.Audit.Record(ctx, audit.Event{
-		Action: action, Actor: a.ID, Target: target, IP: a.IP, UserAgent: a.UserAgent,
-		RequestID: a.RequestID, Result: result, Reason: reason,
-	})
-	if err != nil && h.Logger != nil {
-		h.Logger.ErrorContext(ctx, "audit record failed", "err", err)
-	}
+func (h *Handler) record(ctx context.Context, a audit.Actor, action audit.Action, target, result, reason string) {
+	h.Audit.Record(ctx, a.Event(action, target, result, reason))
 }
 
-func (h *Handler) recordFailure(ctx context.Context, a manage.Actor, gt string, err error) {
+func (h *Handler) recordFailure(ctx context.Context, a audit.Actor, gt string, err error) {
 	var oe *oauth.Error
 	code := "server_error"
 	if errors.As(err, &oe) {

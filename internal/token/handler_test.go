@@ -12,13 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/audit"
-	"github.com/gatehouse/gatehouse/internal/manage"
+	"github.com/gatehouse/gatehouse/internal/clientauth"
 	"github.com/gatehouse/gatehouse/internal/oauth"
-	"github.com/gatehouse/gatehouse/internal/oauthsrv/clientauth"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/revocation"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -50,11 +52,11 @@ type fixture struct {
 	mux     *http.ServeMux
 	db      *sqlstore.DB
 	clock   *testClock
-	revoked *revocation.Set
+	revoked *guard.DenyList
 	user    store.User
-	conf    manage.CreatedClient
-	machine manage.CreatedClient
-	spa     manage.CreatedClient
+	conf    service.CreatedClient
+	machine service.CreatedClient
+	spa     service.CreatedClient
 }
 
 func newFixture(t *testing.T, edit func(*Handler)) *fixture {
@@ -71,11 +73,11 @@ func newFixture(t *testing.T, edit func(*Handler)) *fixture {
 		t.Fatal(err)
 	}
 	rec := &audit.Recorder{Store: db, Now: clock.Now}
-	set := revocation.NewSet(clock.Now)
-	mgr := &manage.Manager{Store: db, Hasher: password.New(password.Config{Params: password.TestParams()}), Keys: keys,
-		Audit: rec, Revoker: &revocation.Revoker{Store: db, Set: set, Now: clock.Now}, Now: clock.Now}
-	f := &fixture{db: db, clock: clock, revoked: set}
-	f.user, err = mgr.CreateUser(ctx, manage.CLI(), manage.NewUser{Username: "alice", Password: "correct horse battery",
+	deny := guard.NewDenyList(clock.Now)
+	mgr := &service.Manager{Store: db, Hasher: password.New(password.Config{Params: password.TestParams()}), Keys: keys,
+		Audit: rec, Revoker: &revocation.Revoker{Store: db, DenyList: deny, Now: clock.Now}, Now: clock.Now}
+	f := &fixture{db: db, clock: clock, revoked: deny}
+	f.user, err = mgr.CreateUser(ctx, audit.CLI(), service.NewUser{Username: "alice", Password: "correct horse battery",
 		Scopes: []string{"openid", "read", "write"}})
 	if err != nil {
 		t.Fatal(err)
@@ -85,29 +87,29 @@ func newFixture(t *testing.T, edit func(*Handler)) *fixture {
 		GrantTypes: []string{"password", "refresh_token"}, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	mk := func(in manage.NewClient) manage.CreatedClient {
-		c, err := mgr.CreateClient(ctx, manage.CLI(), in)
+	mk := func(in service.NewClient) service.CreatedClient {
+		c, err := mgr.CreateClient(ctx, audit.CLI(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	f.conf = mk(manage.NewClient{Name: "conf", GrantTypes: []string{"password", "refresh_token", "authorization_code"},
+	f.conf = mk(service.NewClient{Name: "conf", GrantTypes: []string{"password", "refresh_token", "authorization_code"},
 		RedirectURIs: []string{"https://app.example/cb"}})
-	f.machine = mk(manage.NewClient{Name: "machine", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}})
-	f.spa = mk(manage.NewClient{Name: "spa", Public: true, GrantTypes: []string{"authorization_code", "refresh_token"},
+	f.machine = mk(service.NewClient{Name: "machine", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read", "write"}})
+	f.spa = mk(service.NewClient{Name: "spa", Public: true, GrantTypes: []string{"authorization_code", "refresh_token"},
 		RedirectURIs: []string{"https://spa.example/cb"}})
 	f.h = &Handler{
 		Store: db, Manager: mgr, Keys: keys, Audit: rec, Issuer: testIssuer, Audience: testIssuer,
 		AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour, ReuseGrace: 5 * time.Second, CodeTTL: time.Minute,
 		RefreshKey: bytes.Repeat([]byte{9}, 32), PasswordGrant: true, MaxBody: 1 << 20, Now: clock.Now,
-		Clients: &clientauth.Authenticator{Store: db, Now: clock.Now},
+		Clients: clientauth.New(clientauth.Config{Store: db, Now: clock.Now}),
 	}
 	if edit != nil {
 		edit(f.h)
 	}
 	f.mux = http.NewServeMux()
-	f.h.Mount(f.mux)
+	route.List(f.h.Routes()).Register(f.mux)
 	return f
 }
 
@@ -120,7 +122,7 @@ type reply struct {
 func (r reply) str(k string) string { s, _ := r.body[k].(string); return s }
 
 // post sends form to path; auth is "basic", "post" or "" for c.
-func (f *fixture) post(t *testing.T, path string, form url.Values, c *manage.CreatedClient, auth string) reply {
+func (f *fixture) post(t *testing.T, path string, form url.Values, c *service.CreatedClient, auth string) reply {
 	t.Helper()
 	form = cloneValues(form)
 	var hdr http.Header = http.Header{}
@@ -155,7 +157,7 @@ func (f *fixture) post(t *testing.T, path string, form url.Values, c *manage.Cre
 	return reply{status: rec.Code, header: rec.Header(), body: m}
 }
 
-func (f *fixture) token(t *testing.T, form url.Values, c *manage.CreatedClient, auth string) reply {
+func (f *fixture) token(t *testing.T, form url.Values, c *service.CreatedClient, auth string) reply {
 	t.Helper()
 	return f.post(t, "/oauth2/token", form, c, auth)
 }
@@ -331,7 +333,7 @@ func TestRefreshGrant(t *testing.T) {
 func TestCodeGrant(t *testing.T) {
 	f := newFixture(t, nil)
 	verifier := "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk0123456789"
-	mkCode := func(c manage.CreatedClient, redirect string, scopes ...string) string {
+	mkCode := func(c service.CreatedClient, redirect string, scopes ...string) string {
 		t.Helper()
 		value, _ := secret.Mint(CodePrefix)
 		now := store.Normalize(f.clock.Now())
@@ -345,7 +347,7 @@ func TestCodeGrant(t *testing.T) {
 		}
 		return value
 	}
-	exchange := func(c *manage.CreatedClient, auth, code, redirect, ver string) reply {
+	exchange := func(c *service.CreatedClient, auth, code, redirect, ver string) reply {
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}}
 		if ver != "" {
 			form.Set("code_verifier", ver)
@@ -395,7 +397,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		t.Errorf("JSON token request = %d %s", rec.Code, rec.Body)
 	}
 	// The client cache does not outlive a change on this node.
-	f.h.Clients.Forget("")
+	f.h.Clients.ForgetAll()
 	if err := f.db.DeleteClient(t.Context(), f.machine.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -126,7 +126,7 @@ const maxIssueWait = time.Second
 // were revoked "issued at or before" within this very second — a logout
 // everywhere, a password reset, a disabled client. A JWT's iat has whole
 // seconds, so a token minted in that second would be refused at once
-// (revocation.Set.Revoked); the user who logs in again right after a
+// (guard.DenyList.Revoked); the user who logs in again right after a
 // password reset would see a 401. issueTime waits for the next second
 // instead (under a second, once, right after such a revocation) and
 // returns a time in it.

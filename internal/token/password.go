@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"github.com/gatehouse/gatehouse/internal/manage"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -13,10 +13,10 @@ import (
 // trusted first-party login forms only.
 type passwordGrant struct{ h *Handler }
 
-func (g *passwordGrant) GrantType() oauth.GrantType { return oauth.GrantPassword }
-func (g *passwordGrant) RequiresClientAuth() bool   { return true }
+func (g passwordGrant) GrantType() oauth.GrantType { return oauth.GrantPassword }
+func (g passwordGrant) RequiresClientAuth() bool   { return true }
 
-func (g *passwordGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
+func (g passwordGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
 	username, oerr := oauth.Required(req.Form, "username")
 	if oerr != nil {
 		return nil, oerr
@@ -43,20 +43,20 @@ func (g *passwordGrant) Handle(ctx context.Context, req *Request) (*Response, er
 	})
 }
 
-// loginError maps manage.Login errors to RFC 6749 §5.2 errors.
+// loginError maps service.Login errors to RFC 6749 §5.2 errors.
 func loginError(err error) error {
-	var te *manage.ThrottledError
+	var te *service.ThrottledError
 	switch {
-	case errors.Is(err, manage.ErrBadCredentials):
+	case errors.Is(err, service.ErrBadCredentials):
 		return oauth.Errorf(oauth.InvalidGrant, "invalid username or password")
 	case errors.As(err, &te):
 		e := oauth.Errorf(oauth.InvalidGrant, "too many failed logins; try again later")
 		e.Status = 429
 		e.RetryAfter = te.RetryAfter
 		return e
-	case errors.Is(err, manage.ErrBusy):
+	case errors.Is(err, service.ErrBusy):
 		e := oauth.Errorf(oauth.TemporarilyUnavailable, "too many logins in progress; try again shortly")
-		e.RetryAfter = manage.BusyRetryAfter(err)
+		e.RetryAfter = service.BusyRetryAfter(err)
 		return e
 	}
 	return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -22,10 +23,10 @@ import (
 // storing a token in plain text.
 type refreshGrant struct{ h *Handler }
 
-func (g *refreshGrant) GrantType() oauth.GrantType { return oauth.GrantRefreshToken }
-func (g *refreshGrant) RequiresClientAuth() bool   { return true }
+func (g refreshGrant) GrantType() oauth.GrantType { return oauth.GrantRefreshToken }
+func (g refreshGrant) RequiresClientAuth() bool   { return true }
 
-func (g *refreshGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
+func (g refreshGrant) Handle(ctx context.Context, req *Request) (*Response, error) {
 	value, oerr := oauth.Required(req.Form, "refresh_token")
 	if oerr != nil {
 		return nil, oerr
@@ -106,13 +107,13 @@ func (g *refreshGrant) Handle(ctx context.Context, req *Request) (*Response, err
 
 // revokeFamily answers a replayed refresh token: every token of its family,
 // refresh and access alike, is revoked (RFC 9700 §4.14.2).
-func (g *refreshGrant) revokeFamily(ctx context.Context, req *Request, old store.RefreshToken, now time.Time) {
+func (g refreshGrant) revokeFamily(ctx context.Context, req *Request, old store.RefreshToken, now time.Time) {
 	h := g.h
 	if _, err := h.Store.RevokeRefreshFamily(ctx, old.FamilyID, now); err != nil && h.Logger != nil {
 		h.Logger.ErrorContext(ctx, "revoke refresh family", "family", old.FamilyID, "err", err)
 	}
 	if h.Manager != nil && h.Manager.Revoker != nil {
-		if err := h.Manager.Revoker.Revoke(ctx, store.RevokeFamily, old.FamilyID, now, now.Add(h.AccessTTL+time.Minute)); err != nil && h.Logger != nil {
+		if err := h.Manager.Revoker.Revoke(ctx, guard.RevokeFamily, old.FamilyID, now, now.Add(h.AccessTTL+time.Minute)); err != nil && h.Logger != nil {
 			h.Logger.ErrorContext(ctx, "publish family revocation", "family", old.FamilyID, "err", err)
 		}
 	}

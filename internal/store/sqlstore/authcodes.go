@@ -74,9 +74,9 @@ func (db *DB) ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time) (
 	return c, nil
 }
 
-// DeleteExpiredAuthCodes removes codes whose ExpiresAt is before now and
+// deleteExpiredAuthCodes removes codes whose ExpiresAt is before now and
 // returns how many.
-func (db *DB) DeleteExpiredAuthCodes(ctx context.Context, now time.Time) (int64, error) {
+func (db *DB) deleteExpiredAuthCodes(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error

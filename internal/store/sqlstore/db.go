@@ -77,8 +77,9 @@ var ErrNoDatabase = errors.New("no database")
 // OpenWith does not migrate; call [DB.Migrate].
 func OpenWith(ctx context.Context, url string, opts Options) (*DB, error) {
 	var (
-		d   *dialect
-		dsn string
+		d     *dialect
+		dsn   string
+		where string // the SQLite file, named in errors
 	)
 	lower := strings.ToLower(url)
 	switch {
@@ -89,16 +90,17 @@ func OpenWith(ctx context.Context, url string, opts Options) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		if file, ok := SQLiteFile(url); ok {
+		file, ok := SQLiteFile(url)
+		if ok {
 			if err := prepareSQLiteFile(file, opts.MustExist, opts.Logger); errors.Is(err, ErrNoDatabase) {
 				return nil, err
 			} else if err != nil {
 				return nil, fmt.Errorf("open sqlite database: %w", err)
 			}
 		}
-		d, dsn = newSQLiteDialect(), sqliteDSN(path)
+		d, dsn, where = newSQLiteDialect(), sqliteDSN(path), file
 	}
-	db, err := openDB(ctx, d, dsn)
+	db, err := openDB(ctx, d, dsn, where)
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +113,8 @@ func OpenWith(ctx context.Context, url string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-func openDB(ctx context.Context, d *dialect, dsn string) (*DB, error) {
-	write, err := openPool(ctx, d, dsn)
+func openDB(ctx context.Context, d *dialect, dsn, where string) (*DB, error) {
+	write, err := openPool(ctx, d, dsn, where)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +122,7 @@ func openDB(ctx context.Context, d *dialect, dsn string) (*DB, error) {
 		return &DB{write: write, read: write, d: d}, nil
 	}
 	write.SetMaxOpenConns(1)
-	read, err := openPool(ctx, d, dsn)
+	read, err := openPool(ctx, d, dsn, where)
 	if err != nil {
 		_ = write.Close()
 		return nil, err
@@ -140,14 +142,21 @@ func (db *DB) mustHaveSchema(ctx context.Context, url string) error {
 	return nil
 }
 
-func openPool(ctx context.Context, d *dialect, dsn string) (*sql.DB, error) {
+// openPool opens a pool and checks that the database answers; where, the
+// SQLite file, is named in its errors ("" for PostgreSQL, whose driver
+// names the server itself).
+func openPool(ctx context.Context, d *dialect, dsn, where string) (*sql.DB, error) {
+	what := d.name + " database"
+	if where != "" {
+		what += " " + where
+	}
 	pool, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", d.name, err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
 	if err := pool.PingContext(ctx); err != nil {
 		_ = pool.Close()
-		return nil, fmt.Errorf("open %s database: %w", d.name, err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
 	return pool, nil
 }

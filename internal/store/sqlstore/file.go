@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -72,6 +73,11 @@ func MakePrivate(path string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("check mode of %s: %w", path, err)
 	}
+	if !fi.Mode().IsRegular() {
+		// Never take permissions from a directory or a device that a
+		// mistyped path names.
+		return notAFile(path, fi)
+	}
 	was := fi.Mode().Perm()
 	if was&0o077 == 0 {
 		return nil
@@ -94,10 +100,13 @@ func MakePrivate(path string, log *slog.Logger) error {
 // existing one, and its -wal and -shm files, lose any group and other
 // permissions, with a warning.
 func prepareSQLiteFile(path string, mustExist bool, log *slog.Logger) error {
-	if mustExist {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w at %s", ErrNoDatabase, path)
-		}
+	switch fi, err := os.Stat(path); {
+	case errors.Is(err, fs.ErrNotExist) && mustExist:
+		return fmt.Errorf("%w at %s", ErrNoDatabase, path)
+	case err == nil && fi.IsDir():
+		return fmt.Errorf("%w: name the database file in it, e.g. %s", notAFile(path, fi), filepath.Join(path, "gatehouse.db"))
+	case err == nil && !fi.Mode().IsRegular():
+		return notAFile(path, fi)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, privateMode)
 	switch {
@@ -106,11 +115,11 @@ func prepareSQLiteFile(path string, mustExist bool, log *slog.Logger) error {
 		// The umask may have taken bits from privateMode, even the
 		// owner's; set it exactly.
 		if err := f.Chmod(privateMode); err != nil {
-			return fmt.Errorf("create %s: %w", path, err)
+			return fmt.Errorf("create %s: %w", path, pathErr(err))
 		}
 		return nil
 	case !errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", path, pathErr(err))
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if err := MakePrivate(p, log); err != nil {
@@ -118,4 +127,23 @@ func prepareSQLiteFile(path string, mustExist bool, log *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// notAFile is the error for a path that names a directory or a device
+// where a file belongs.
+func notAFile(path string, fi fs.FileInfo) error {
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a file", path)
+	}
+	return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+}
+
+// pathErr strips the operation and path off an *fs.PathError, for a
+// message that names the path once.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlstoretest"
@@ -93,7 +94,7 @@ func TestPostgresNotify(t *testing.T) {
 	}
 
 	r, err := db.AddRevocation(ctx, store.Revocation{
-		Kind: store.RevokeToken, Value: "jti-1", At: time.Now(), ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now(),
+		Kind: guard.RevokeToken, Value: "jti-1", At: time.Now(), ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now(),
 	})
 	if err != nil {
 		t.Fatalf("AddRevocation() error = %v", err)

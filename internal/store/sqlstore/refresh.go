@@ -182,11 +182,11 @@ func (db *DB) RevokeRefreshTokens(ctx context.Context, userID, clientID string, 
 	return n, nil
 }
 
-// DeleteExpiredRefreshTokens removes tokens whose family ended (ExpiresAt)
+// deleteExpiredRefreshTokens removes tokens whose family ended (ExpiresAt)
 // before now. Links whose idle deadline passed are kept until then: a used
 // link must stay findable so that its replay is recognised and revokes the
 // family.
-func (db *DB) DeleteExpiredRefreshTokens(ctx context.Context, now time.Time) (int64, error) {
+func (db *DB) deleteExpiredRefreshTokens(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error

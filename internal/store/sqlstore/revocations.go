@@ -72,10 +72,10 @@ func (db *DB) ListRevocations(ctx context.Context, afterSeq int64, now time.Time
 	return rs, nil
 }
 
-// DeleteExpiredRevocations removes the entries ListRevocations no longer
+// deleteExpiredRevocations removes the entries ListRevocations no longer
 // returns at now (ExpiresAt <= now) and returns how many. Seq values are
 // never reused.
-func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
+func (db *DB) deleteExpiredRevocations(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error

@@ -75,9 +75,9 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) error {
 	return nil
 }
 
-// DeleteExpiredSessions removes sessions whose ExpiresAt is before now and
+// deleteExpiredSessions removes sessions whose ExpiresAt is before now and
 // returns how many.
-func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+func (db *DB) deleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error

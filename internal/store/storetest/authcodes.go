@@ -67,10 +67,10 @@ func testAuthCodes(t *testing.T, open func(t *testing.T) store.Store) {
 		for _, c := range []store.AuthCode{old, edge, live} {
 			mustOK(t, "CreateAuthCode", s.CreateAuthCode(ctx, c))
 		}
-		n, err := s.DeleteExpiredAuthCodes(ctx, at(0))
-		mustOK(t, "DeleteExpiredAuthCodes", err)
+		n, err := collect(ctx, s, gcAuthCodes, at(0))
+		mustOK(t, "GarbageCollect (AuthCodes)", err)
 		if n != 1 {
-			t.Errorf("DeleteExpiredAuthCodes() = %d, want 1 (only codes that expired before now)", n)
+			t.Errorf("GarbageCollect (AuthCodes)() = %d, want 1 (only codes that expired before now)", n)
 		}
 		_, err = s.ConsumeAuthCode(ctx, old.Hash, at(0))
 		wantErr(t, "ConsumeAuthCode(deleted)", err, store.ErrNotFound)
@@ -78,10 +78,10 @@ func testAuthCodes(t *testing.T, open func(t *testing.T) store.Store) {
 			_, err := s.ConsumeAuthCode(ctx, c.Hash, at(0))
 			mustOK(t, "ConsumeAuthCode(kept)", err)
 		}
-		n, err = s.DeleteExpiredAuthCodes(ctx, at(0))
-		mustOK(t, "DeleteExpiredAuthCodes", err)
+		n, err = collect(ctx, s, gcAuthCodes, at(0))
+		mustOK(t, "GarbageCollect (AuthCodes)", err)
 		if n != 0 {
-			t.Errorf("DeleteExpiredAuthCodes() again = %d, want 0", n)
+			t.Errorf("GarbageCollect (AuthCodes)() again = %d, want 0", n)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -276,7 +277,7 @@ func RunConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 		seqs := make([]int64, workers)
 		race(func(i int) {
 			r, err := s.AddRevocation(ctx, store.Revocation{
-				Kind: store.RevokeToken, Value: fmt.Sprint(i), At: at(0), ExpiresAt: at(time.Hour), CreatedAt: at(0),
+				Kind: guard.RevokeToken, Value: fmt.Sprint(i), At: at(0), ExpiresAt: at(time.Hour), CreatedAt: at(0),
 			})
 			seqs[i], errs[i] = r.Seq, err
 		})
@@ -335,7 +336,7 @@ func testFeedFollower(t *testing.T, s store.Store) {
 	errs := make([]error, workers)
 	race(func(i int) {
 		_, errs[i] = s.AddRevocation(ctx, store.Revocation{
-			Kind: store.RevokeToken, Value: fmt.Sprint(i), At: at(0), ExpiresAt: at(time.Hour), CreatedAt: at(0),
+			Kind: guard.RevokeToken, Value: fmt.Sprint(i), At: at(0), ExpiresAt: at(time.Hour), CreatedAt: at(0),
 		})
 	})
 	close(done)

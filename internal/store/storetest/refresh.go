@@ -205,10 +205,10 @@ func testRefreshTokens(t *testing.T, open func(t *testing.T) store.Store) {
 		for _, rt := range []store.RefreshToken{dead, idle, live} {
 			mustOK(t, "CreateRefreshToken", s.CreateRefreshToken(ctx, rt))
 		}
-		n, err := s.DeleteExpiredRefreshTokens(ctx, at(0))
-		mustOK(t, "DeleteExpiredRefreshTokens", err)
+		n, err := collect(ctx, s, gcRefreshTokens, at(0))
+		mustOK(t, "GarbageCollect (RefreshTokens)", err)
 		if n != 1 {
-			t.Errorf("DeleteExpiredRefreshTokens() = %d, want 1", n)
+			t.Errorf("GarbageCollect (RefreshTokens)() = %d, want 1", n)
 		}
 		_, err = s.GetRefreshToken(ctx, dead.Hash)
 		wantErr(t, "GetRefreshToken(deleted)", err, store.ErrNotFound)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -12,7 +13,7 @@ func testRevocations(t *testing.T, open func(t *testing.T) store.Store) {
 		s := open(t)
 		ctx := t.Context()
 		var added []store.Revocation
-		for i, kind := range []string{store.RevokeToken, store.RevokeFamily, store.RevokeAPIKey, store.RevokeUser, store.RevokeEvent} {
+		for i, kind := range []string{guard.RevokeToken, guard.RevokeFamily, guard.RevokeAPIKey, guard.RevokeUser, guard.RevokeEvent} {
 			r := store.Revocation{
 				Seq:       1000, // ignored
 				Kind:      kind,
@@ -60,15 +61,15 @@ func testRevocations(t *testing.T, open func(t *testing.T) store.Store) {
 		var added []store.Revocation
 		for i := range 3 {
 			r, err := s.AddRevocation(ctx, store.Revocation{
-				Kind: store.RevokeToken, Value: "jti", At: at(0), ExpiresAt: at(time.Duration(i+1) * time.Hour), CreatedAt: at(0),
+				Kind: guard.RevokeToken, Value: "jti", At: at(0), ExpiresAt: at(time.Duration(i+1) * time.Hour), CreatedAt: at(0),
 			})
 			mustOK(t, "AddRevocation", err)
 			added = append(added, r)
 		}
-		n, err := s.DeleteExpiredRevocations(ctx, at(2*time.Hour))
-		mustOK(t, "DeleteExpiredRevocations", err)
+		n, err := collect(ctx, s, gcRevocations, at(2*time.Hour))
+		mustOK(t, "GarbageCollect (Revocations)", err)
 		if n != 2 {
-			t.Errorf("DeleteExpiredRevocations() = %d, want 2", n)
+			t.Errorf("GarbageCollect (Revocations)() = %d, want 2", n)
 		}
 		got, err := s.ListRevocations(ctx, 0, at(0), 0)
 		mustOK(t, "ListRevocations", err)
@@ -76,9 +77,9 @@ func testRevocations(t *testing.T, open func(t *testing.T) store.Store) {
 
 		// Seq is a cursor: it must never be reused, even once the newest
 		// entry is gone.
-		_, err = s.DeleteExpiredRevocations(ctx, at(24*time.Hour))
-		mustOK(t, "DeleteExpiredRevocations(all)", err)
-		r, err := s.AddRevocation(ctx, store.Revocation{Kind: store.RevokeUser, Value: "u", At: at(0), ExpiresAt: at(time.Hour), CreatedAt: at(0)})
+		_, err = collect(ctx, s, gcRevocations, at(24*time.Hour))
+		mustOK(t, "GarbageCollect (Revocations)(all)", err)
+		r, err := s.AddRevocation(ctx, store.Revocation{Kind: guard.RevokeUser, Value: "u", At: at(0), ExpiresAt: at(time.Hour), CreatedAt: at(0)})
 		mustOK(t, "AddRevocation", err)
 		if r.Seq <= added[2].Seq {
 			t.Errorf("Seq after deleting every entry = %d, want > %d", r.Seq, added[2].Seq)

@@ -56,10 +56,10 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 			mustOK(t, "CreateSession", s.CreateSession(ctx, store.Session{Hash: hashOf(fmt.Sprint("s", i)), UserID: alice.ID,
 				AuthTime: at(0), CreatedAt: at(0), ExpiresAt: at(exp)}))
 		}
-		n, err := s.DeleteExpiredSessions(ctx, at(time.Hour))
-		mustOK(t, "DeleteExpiredSessions", err)
+		n, err := collect(ctx, s, gcSessions, at(time.Hour))
+		mustOK(t, "GarbageCollect (Sessions)", err)
 		if n != 1 {
-			t.Errorf("DeleteExpiredSessions(1h) = %d, want 1 (only the session that ended before)", n)
+			t.Errorf("GarbageCollect (Sessions)(1h) = %d, want 1 (only the session that ended before)", n)
 		}
 		_, err = s.GetSession(ctx, hashOf("s0"))
 		wantErr(t, "GetSession(expired)", err, store.ErrNotFound)
@@ -67,10 +67,10 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 			_, err := s.GetSession(ctx, hashOf(h))
 			mustOK(t, "GetSession(live "+h+")", err)
 		}
-		n, err = s.DeleteExpiredSessions(ctx, at(time.Hour))
-		mustOK(t, "DeleteExpiredSessions(again)", err)
+		n, err = collect(ctx, s, gcSessions, at(time.Hour))
+		mustOK(t, "GarbageCollect (Sessions)(again)", err)
 		if n != 0 {
-			t.Errorf("DeleteExpiredSessions(again) = %d, want 0", n)
+			t.Errorf("GarbageCollect (Sessions)(again) = %d, want 0", n)
 		}
 	})
 }
