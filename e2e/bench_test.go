@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,7 +19,11 @@ import (
 
 func benchServer(b *testing.B) (*testServer, string, string) {
 	b.Helper()
-	s := newTestServer(b, noLimits)
+	// The log at serve's default level (info), thrown away: the tests'
+	// debug log would measure formatting lines a server does not write.
+	s := newTestServer(b, noLimits, func(c *gatehouse.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
 	mustCreateUser(b, s, "bench", "password-1", "read", "write")
 	tok := mustToken(b, s, "bench", "password-1")["access_token"].(string)
 	return s, tok, mustAPIKey(b, s, "bench", "read")
@@ -116,7 +122,11 @@ func BenchmarkGuardLimitsOnBearer(b *testing.B)  { benchGuardLimits(b, hugeLimit
 // them, apart from the limiter's own work. On/this ratio is what the
 // limit checks cost beyond the headers.
 func BenchmarkGuardLimitsOffBearerHeaders(b *testing.B) {
-	s := newTestServer(b, noLimits)
+	// The log at serve's default level (info), thrown away: the tests'
+	// debug log would measure formatting lines a server does not write.
+	s := newTestServer(b, noLimits, func(c *gatehouse.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
 	mustCreateUser(b, s, "bench", "password-1", "read")
 	h := map[string]string{"Authorization": "Bearer " + mustToken(b, s, "bench", "password-1")["access_token"].(string)}
 	withHeaders := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +159,11 @@ func benchPOST(b *testing.B, h http.Handler, path string, form url.Values, hdr h
 // client_credentials grant and HTTP Basic: no database access on the hot
 // path (cached client, aggregated audit).
 func BenchmarkTokenClientCredentials(b *testing.B) {
-	s := newTestServer(b, noLimits)
+	// The log at serve's default level (info), thrown away: the tests'
+	// debug log would measure formatting lines a server does not write.
+	s := newTestServer(b, noLimits, func(c *gatehouse.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
 	cc := mustClient(b, s, gatehouse.NewClient{GrantTypes: []string{"client_credentials"}})
 	benchPOST(b, s.Server, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, basicHeader(cc))
 }
@@ -157,7 +171,11 @@ func BenchmarkTokenClientCredentials(b *testing.B) {
 // BenchmarkIntrospectAccessToken is POST /oauth2/introspect of a valid
 // access token by a resource server.
 func BenchmarkIntrospectAccessToken(b *testing.B) {
-	s := newTestServer(b, noLimits)
+	// The log at serve's default level (info), thrown away: the tests'
+	// debug log would measure formatting lines a server does not write.
+	s := newTestServer(b, noLimits, func(c *gatehouse.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
 	cc := mustClient(b, s, gatehouse.NewClient{GrantTypes: []string{"client_credentials"}})
 	tok := clientToken(b, s, cc)
 	benchPOST(b, s.Server, "/oauth2/introspect", url.Values{"token": {tok}}, basicHeader(cc))

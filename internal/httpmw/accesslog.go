@@ -22,8 +22,15 @@ import (
 //
 // The client address is the one [IPResolver.Middleware] stored, when that
 // middleware runs before AccessLog, or else the connection's peer. A request
-// whose handler panics is logged with status 500. A nil logger means
-// slog.Default().
+// whose handler panics is logged with status 500.
+//
+// The level follows the status: a request that was served (1xx–3xx) is
+// logged at debug, one that was refused (4xx) at info, one that failed
+// (5xx, or a panic) at error. A server at the default level "info" thus
+// logs every refusal — the 401s and 429s an operator looks for — without
+// paying for a line on each of the requests it served, which the metrics
+// count; --log-level debug logs them all. Nothing is formatted for a line
+// the logger would drop. A nil logger means slog.Default().
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
@@ -35,12 +42,12 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			completed := false
 			defer func() {
 				status := rec.Status()
-				level := slog.LevelInfo
 				if !completed && !rec.wroteHeader {
 					status = http.StatusInternalServerError // panicking; Recover answers 500
 				}
-				if status >= 500 {
-					level = slog.LevelError
+				level := accessLevel(status)
+				if !logger.Enabled(r.Context(), level) {
+					return
 				}
 				logger.LogAttrs(r.Context(), level, "http request",
 					slog.String("method", logMethod(r.Method)),
@@ -55,6 +62,19 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			completed = true
 		})
 	}
+}
+
+// accessLevel is the level of the access line of a request answered with
+// status: debug when it was served, info when it was refused, error when it
+// failed.
+func accessLevel(status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case status >= 400:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }
 
 // logMethod returns method when it is one of the methods of RFC 9110 §9 or

@@ -1,6 +1,7 @@
 package httpmw
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -133,5 +134,33 @@ func TestAccessLogPanicLogged500(t *testing.T) {
 	}
 	if access == nil || access["status"] != float64(500) || access["level"] != "ERROR" {
 		t.Errorf("access log = %v, want status 500 at ERROR", access)
+	}
+}
+
+// TestAccessLogLevels: a served request is logged at debug, a refused one
+// at info, a failed one at error; a logger at info therefore gets the
+// refusals and failures and no line for what was served.
+func TestAccessLogLevels(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		level  string
+	}{
+		{200, "DEBUG"}, {204, "DEBUG"}, {302, "DEBUG"}, {304, "DEBUG"},
+		{400, "INFO"}, {401, "INFO"}, {429, "INFO"},
+		{500, "ERROR"}, {503, "ERROR"},
+	} {
+		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) })
+		debug, all := newTestLogger()
+		AccessLog(debug)(h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		recs := all.records(t)
+		if len(recs) != 1 || recs[0]["level"] != tc.level {
+			t.Errorf("status %d: records %v, want one at %s", tc.status, recs, tc.level)
+		}
+
+		info := &logBuffer{}
+		AccessLog(slog.New(slog.NewJSONHandler(info, nil)))(h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		if got, want := len(info.records(t)), map[bool]int{true: 0, false: 1}[tc.level == "DEBUG"]; got != want {
+			t.Errorf("status %d at level info: %d records, want %d", tc.status, got, want)
+		}
 	}
 }

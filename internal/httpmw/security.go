@@ -20,16 +20,32 @@ const hstsValue = "max-age=63072000; includeSubDomains"
 // The headers are set before the handler runs, so a handler that renders HTML
 // overrides the policy simply by setting its own Content-Security-Policy (or
 // any of the others) with w.Header().Set before it writes.
+//
+// The names are written in their canonical form straight into the header
+// map (as Header.Set would store them, without canonicalising them again on
+// every request), and the values are shared, capacity-limited slices: a
+// later Set replaces a slice and an Add copies it, so no response can
+// change another's.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", DefaultContentSecurityPolicy)
+		h["X-Content-Type-Options"] = nosniff
+		h["X-Frame-Options"] = deny
+		h["Referrer-Policy"] = noReferrer
+		h["Content-Security-Policy"] = defaultCSP
 		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", hstsValue)
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// The values SecurityHeaders sets, each a slice whose capacity is its
+// length, so that appending to one (Header.Add) copies it.
+var (
+	nosniff    = []string{"nosniff"}[:1:1]
+	deny       = []string{"DENY"}[:1:1]
+	noReferrer = []string{"no-referrer"}[:1:1]
+	defaultCSP = []string{DefaultContentSecurityPolicy}[:1:1]
+	hsts       = []string{hstsValue}[:1:1]
+)

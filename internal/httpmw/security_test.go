@@ -53,3 +53,26 @@ func TestSecurityHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityHeadersNotShared: the values are shared between responses,
+// so a handler that adds to one (Header.Add) or edits it in place must not
+// change what the next response gets.
+func TestSecurityHeadersNotShared(t *testing.T) {
+	h := SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/meddle" {
+			w.Header().Add("X-Frame-Options", "SAMEORIGIN")
+			w.Header().Add("Referrer-Policy", "origin")
+			w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/meddle", nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	for k, want := range map[string]string{
+		"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Content-Security-Policy": DefaultContentSecurityPolicy,
+	} {
+		if got := rec.Header().Values(k); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %q after another response added to it, want [%q]", k, got, want)
+		}
+	}
+}
