@@ -169,3 +169,31 @@ func TestAllowFromEmptyRefusesAll(t *testing.T) {
 		t.Errorf("status = %d, want 403", rec.Code)
 	}
 }
+
+// TestMetricsSeriesShared: the middleware keeps the children it counts
+// into, so they must be the registry's own series — the ones Gather reports
+// and the ones another Metrics on the same registry (a second server in one
+// process) counts into — not copies.
+func TestMetricsSeriesShared(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /a", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("GET /b", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	one, two := NewMetrics(reg).Middleware(mux), NewMetrics(reg).Middleware(mux)
+	for i := range 5 {
+		for _, h := range []http.Handler{one, two} {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/a", nil))
+			if i%2 == 0 {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/b", nil))
+			}
+		}
+	}
+	requests, observed := counts(t, reg)
+	want := map[string]float64{"GET /a|2xx": 10, "GET /b|4xx": 6}
+	if diff := cmp.Diff(want, requests); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, observed); diff != "" {
+		t.Errorf("observed (-want +got):\n%s", diff)
+	}
+}
