@@ -28,7 +28,8 @@ type Policy struct {
 	// DefaultClientID is the client a request that names none is taken
 	// for, authenticated as by method none; "" refuses such a request. The
 	// token endpoint's password and refresh_token grants use the
-	// first-party client (SPEC §3).
+	// built-in first-party client ("gatehouse"), so that a password login
+	// needs no client_id.
 	DefaultClientID string
 }
 
