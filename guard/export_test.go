@@ -30,3 +30,6 @@ func NewTestIntrospector(rt http.RoundTripper, now func() time.Time, size int) *
 		maxEntries: size, cache: make(map[string]introEntry),
 	}
 }
+
+// IsB64Token is the bearer token syntax check (RFC 6750 §2.1).
+var IsB64Token = isB64Token

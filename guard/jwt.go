@@ -67,7 +67,7 @@ func (g *Guard) verifyAccessToken(ctx context.Context, token string) (*Principal
 	}
 	var sum [sha256.Size]byte
 	if g.cache != nil {
-		sum = sha256.Sum256([]byte(token))
+		sum = tokenSum(token)
 		if p, err, ok := g.cachedToken(ctx, &sum); ok {
 			return p, err
 		}
@@ -77,6 +77,18 @@ func (g *Guard) verifyAccessToken(ctx context.Context, token string) (*Principal
 		g.cache.put(&sum, cachedToken{p: clonePrincipal(p), nbf: nbf}, g.now())
 	}
 	return p, gerr
+}
+
+// tokenSum is the verified-token cache's key for token, its SHA-256 (a
+// collision-resistant key: no token can be made to find another's entry).
+// An access token fits a stack buffer, which spares it a copy on the heap
+// per request; a longer one is copied.
+func tokenSum(token string) [sha256.Size]byte {
+	var buf [1024]byte
+	if len(token) <= len(buf) {
+		return sha256.Sum256(buf[:copy(buf[:], token)])
+	}
+	return sha256.Sum256([]byte(token))
 }
 
 // cachedToken answers from the verified-token cache; ok is false when the

@@ -67,11 +67,20 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 
 // writeJSON writes v as JSON with status and Cache-Control: no-store.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// The header values of writeJSON, in canonical form and shared between
+// responses: each slice's capacity is its length, so a later Header.Add
+// copies it rather than writing into it.
+var (
+	contentTypeJSON = []string{"application/json"}[:1:1]
+	noStore         = []string{"no-store"}[:1:1]
+)
 
 // decodeJSON reads a JSON body strictly: unknown fields and anything but
 // white space after the one JSON value are errors. An empty body decodes
