@@ -55,6 +55,9 @@ type Clock struct {
 	t  time.Time
 }
 
+// NewClock returns a Clock standing at the current second (UTC).
+func NewClock() *Clock { return &Clock{t: time.Now().UTC().Truncate(time.Second)} }
+
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
@@ -83,7 +86,7 @@ type Env struct {
 func New(t testing.TB) *Env {
 	t.Helper()
 	db := sqlstoretest.NewSQLite(t)
-	clock := &Clock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := NewClock()
 	keys, err := signing.New(signing.Config{Store: db, Secret: bytes.Repeat([]byte{7}, 32), Algorithm: "ES256",
 		MaxTokenTTL: AccessTTL + ClockSkew, Now: clock.Now})
 	if err != nil {

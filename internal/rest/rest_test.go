@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/authn"
+	"github.com/gatehouse/gatehouse/internal/endpointtest"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/revocation"
 	"github.com/gatehouse/gatehouse/internal/route"
@@ -33,19 +33,6 @@ const (
 	firstPartyClient = "gatehouse"
 )
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fixture is the REST Handler behind the real guard, on the real service
 // layer and a real SQLite store: an admin "root" (scopes read write admin)
 // and a user "alice" (read write), the first-party client and a machine
@@ -53,7 +40,7 @@ func (c *testClock) Add(d time.Duration) {
 type fixture struct {
 	t       *testing.T
 	db      *sqlstore.DB
-	clock   *testClock
+	clock   *endpointtest.Clock
 	keys    *signing.Keys
 	mgr     *service.Manager
 	handler http.Handler
@@ -67,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	db := sqlstoretest.NewSQLite(t)
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := endpointtest.NewClock()
 	keys, err := signing.New(signing.Config{Store: db, Secret: bytes.Repeat([]byte{7}, 32), Algorithm: "ES256",
 		MaxTokenTTL: 20 * time.Minute, Now: clock.Now})
 	if err != nil {

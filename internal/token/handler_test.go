@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/guard"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientauth"
+	"github.com/gatehouse/gatehouse/internal/endpointtest"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/revocation"
@@ -31,18 +31,6 @@ func TestMain(m *testing.M) { sqlstoretest.Main(m) }
 
 const testIssuer = "https://auth.example"
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fixture is a token Handler on a real SQLite store with a user "alice"
 // (scopes openid read write), a confidential client "conf" (every grant but
 // client_credentials), a machine client "machine" (client_credentials) and
@@ -51,7 +39,7 @@ type fixture struct {
 	h       *Handler
 	mux     *http.ServeMux
 	db      *sqlstore.DB
-	clock   *testClock
+	clock   *endpointtest.Clock
 	revoked *guard.DenyList
 	user    store.User
 	conf    service.CreatedClient
@@ -63,7 +51,7 @@ func newFixture(t *testing.T, edit func(*Handler)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := sqlstoretest.NewSQLite(t)
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := endpointtest.NewClock()
 	keys, err := signing.New(signing.Config{Store: db, Secret: bytes.Repeat([]byte{7}, 32), Algorithm: "ES256",
 		MaxTokenTTL: 20 * time.Minute, Now: clock.Now})
 	if err != nil {
