@@ -605,6 +605,9 @@ func (r *Remote) dispatch(ctx context.Context, event, id, data string) error {
 			r.cursor.Store(e.Seq)
 		}
 	case "ready":
+		// Record the contact before NewRemote, waiting on synced, returns
+		// the guard: its first request must not find the feed silent.
+		r.contact()
 		r.syncedOnce.Do(func() { close(r.synced) })
 	case "heartbeat":
 	default:
